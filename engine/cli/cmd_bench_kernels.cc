@@ -1,0 +1,8 @@
+// fcn bench kernels: placeholder until the benchmark is written.
+#include "engine/cli/commands.h"
+
+namespace fcn::cli {
+void add_bench_kernels_command(CLI::App& bench) {
+  bench.add_subcommand("kernels", "(not available yet)")->callback([] { run_status() = 2; });
+}
+}  // namespace fcn::cli

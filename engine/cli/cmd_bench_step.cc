@@ -1,0 +1,8 @@
+// fcn bench step: placeholder until the benchmark is written.
+#include "engine/cli/commands.h"
+
+namespace fcn::cli {
+void add_bench_step_command(CLI::App& bench) {
+  bench.add_subcommand("step", "(not available yet)")->callback([] { run_status() = 2; });
+}
+}  // namespace fcn::cli

@@ -1,0 +1,21 @@
+// The `fcn` subcommands. Each lives in its own cmd_<name>.cc and registers itself on the CLI11 app;
+// the callback it installs runs the command and returns the process exit code through run_status().
+#pragma once
+#include <CLI/CLI.hpp>
+
+namespace fcn::cli {
+
+void add_make_dataset_command(CLI::App& app);  // cmd_make_dataset.cc
+void add_inspect_command(CLI::App& app);       // cmd_inspect.cc
+void add_train_command(CLI::App& app);         // cmd_train.cc
+void add_predict_command(CLI::App& app);       // cmd_predict.cc
+void add_info_command(CLI::App& app);          // cmd_info.cc
+void add_bench_command(CLI::App& app);         // cmd_bench.cc: the `bench` group
+void add_bench_loader_command(CLI::App& bench);   // cmd_bench_loader.cc
+void add_bench_kernels_command(CLI::App& bench);  // cmd_bench_kernels.cc
+void add_bench_step_command(CLI::App& bench);     // cmd_bench_step.cc
+
+// Exit code of the command that ran (0 unless a command set it).
+int& run_status();
+
+}  // namespace fcn::cli

@@ -1,0 +1,79 @@
+// TFRecord framing: reader (sequential and by index, CRC32C-checked), writer, and the index pass.
+//   [uint64 LE length N][uint32 LE masked crc32c(length)][N bytes payload][uint32 LE masked crc32c(payload)]
+// Errors are DataError: they name the file, the record index and its byte offset, and say whether the
+// record is corrupted (CRC mismatch) or truncated.
+#pragma once
+#include <cstdint>
+#include <cstdio>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace fcn {
+
+// An error in input data. what() is a complete message for the user, ending in a "HINT:" line.
+class DataError : public std::runtime_error {
+ public:
+  enum class Kind { kCorrupted, kTruncated, kInvalid, kUnsupported, kIo };
+  DataError(Kind kind, std::string file, int64_t record, int64_t offset, const std::string& message);
+  Kind kind() const { return kind_; }
+  const std::string& file() const { return file_; }
+  int64_t record() const { return record_; }  // -1 when not about one record
+  int64_t offset() const { return offset_; }  // byte offset of the record, -1 when unknown
+ private:
+  Kind kind_;
+  std::string file_;
+  int64_t record_;
+  int64_t offset_;
+};
+
+// Where one record sits in its file.
+struct RecordLocation {
+  uint64_t offset = 0;          // byte offset of the record's 12-byte header
+  uint64_t payload_length = 0;  // N
+  uint64_t framed_size() const { return payload_length + 16; }
+};
+
+// Reads only headers (length + its CRC), seeking over payloads. Throws DataError on a bad length CRC or
+// a file that ends inside a header or payload.
+std::vector<RecordLocation> index_tfrecord(const std::string& path);
+
+class TfRecordReader {
+ public:
+  explicit TfRecordReader(const std::string& path);  // throws DataError(kIo) if it cannot open
+  ~TfRecordReader();
+  TfRecordReader(const TfRecordReader&) = delete;
+  TfRecordReader& operator=(const TfRecordReader&) = delete;
+
+  // Sequential: reads the next record into payload; false at a clean end of file.
+  bool next(std::string& payload);
+  // Random access: reads the record at loc, both CRCs checked. record_index only names it in errors.
+  void read_at(const RecordLocation& loc, int64_t record_index, std::string& payload);
+
+  int64_t records_read() const { return records_read_; }
+  uint64_t offset() const { return offset_; }  // byte offset of the next record
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+  std::FILE* file_ = nullptr;
+  uint64_t offset_ = 0;
+  int64_t records_read_ = 0;
+};
+
+class TfRecordWriter {
+ public:
+  explicit TfRecordWriter(const std::string& path);  // truncates; throws DataError(kIo)
+  ~TfRecordWriter();
+  TfRecordWriter(const TfRecordWriter&) = delete;
+  TfRecordWriter& operator=(const TfRecordWriter&) = delete;
+  void write(const void* data, size_t size);
+  void write(const std::string& payload) { write(payload.data(), payload.size()); }
+  void flush();  // fflush + fsync-free flush to the OS
+  void close();
+ private:
+  std::string path_;
+  std::FILE* file_ = nullptr;
+};
+
+}  // namespace fcn

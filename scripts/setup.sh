@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Installs the build dependencies from Debian's packages. Idempotent: quiet and fast when all are there.
+set -euo pipefail
+packages=(cmake ninja-build g++ pkg-config libprotobuf-dev protobuf-compiler libstb-dev catch2
+          nlohmann-json3-dev libcli11-dev libomp-dev)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+echo "setup: installing ${missing[*]}"
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+echo "setup: done"
