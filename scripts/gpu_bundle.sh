@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Copies the build dependencies that the GPU check machine lacks (it has nvcc, cmake, ninja and g++, but
+# no protobuf, CLI11, nlohmann-json, stb or Catch2, and no package registry) from this machine's Debian
+# packages into .gpu_deps/ (git-ignored), laid out as an install prefix so that
+#   cmake -DCMAKE_PREFIX_PATH=$PWD/.gpu_deps -DProtobuf_USE_STATIC_LIBS=ON ...
+# finds all of them:
+#   include/{google/protobuf,CLI,nlohmann,stb,catch2}   headers (protobuf's well-known .proto files too)
+#   lib/libprotobuf.a                                   protobuf linked statically into the binaries
+#   lib/libCatch2WithMain.a, lib/cmake/Catch2/          Catch2 v2's CMake package (Catch.cmake etc.)
+#   share/cmake/{CLI11,nlohmann_json}/                  their CMake packages (prefix-relative paths)
+#   bin/protoc                                          a wrapper that runs protoc with its own shared
+#   libexec/protoc/{protoc,lib*.so.*}                   libraries (libprotoc, libprotobuf, libz)
+# Run here, then pass carry [".gpu_deps"] to the device run (see scripts/gpu_check.sh).
+# Usage: bash scripts/gpu_bundle.sh [dest]    (default .gpu_deps in the repository root)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+dest=${1:-.gpu_deps}
+multiarch=$(gcc -print-multiarch 2>/dev/null || echo x86_64-linux-gnu)
+libdir=/usr/lib/$multiarch
+
+need() { [ -e "$1" ] || { echo "gpu_bundle: missing $1" >&2; echo "HINT: run scripts/setup.sh (apt packages libprotobuf-dev protobuf-compiler libcli11-dev nlohmann-json3-dev libstb-dev catch2)" >&2; exit 1; }; }
+for path in /usr/include/google/protobuf /usr/include/CLI /usr/include/nlohmann /usr/include/stb \
+            /usr/include/catch2 $libdir/libprotobuf.a /usr/bin/protoc /usr/share/cmake/CLI11 \
+            /usr/share/cmake/nlohmann_json /usr/lib/cmake/Catch2 /usr/lib/libCatch2WithMain.a; do
+  need "$path"
+done
+
+rm -rf "$dest"
+mkdir -p "$dest"/{include/google,lib/cmake,share/cmake,bin,libexec/protoc}
+
+cp -r /usr/include/google/protobuf "$dest/include/google/"
+cp -r /usr/include/CLI /usr/include/nlohmann /usr/include/stb /usr/include/catch2 "$dest/include/"
+cp "$libdir/libprotobuf.a" "$dest/lib/"
+cp /usr/lib/libCatch2WithMain.a "$dest/lib/"
+cp -r /usr/lib/cmake/Catch2 "$dest/lib/cmake/"
+cp -r /usr/share/cmake/CLI11 /usr/share/cmake/nlohmann_json "$dest/share/cmake/"
+
+# protoc and the shared libraries it loads (resolved through symlinks to the real files).
+cp /usr/bin/protoc "$dest/libexec/protoc/protoc"
+for lib in $(ldd /usr/bin/protoc | awk '/libprotoc|libprotobuf|libz\./ {print $3}'); do
+  cp -L "$lib" "$dest/libexec/protoc/$(basename "$lib")"
+done
+cat > "$dest/bin/protoc" <<'WRAP'
+#!/bin/sh
+# protoc from the bundle, with its own libprotoc/libprotobuf/libz.
+here=$(cd "$(dirname "$0")/../libexec/protoc" && pwd)
+LD_LIBRARY_PATH="$here${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" exec "$here/protoc" "$@"
+WRAP
+chmod +x "$dest/bin/protoc" "$dest/libexec/protoc/protoc"
+
+# Record where it came from.
+{
+  echo "bundled $(date -u +%Y-%m-%dT%H:%M:%SZ) from $(. /etc/os-release && echo "$PRETTY_NAME")"
+  dpkg-query -W -f='${Package} ${Version}\n' libprotobuf-dev protobuf-compiler libcli11-dev nlohmann-json3-dev \
+    libstb-dev catch2 2>/dev/null || true
+} > "$dest/VERSIONS"
+
+"$dest/bin/protoc" --version >/dev/null
+echo "gpu_bundle: $(du -sh "$dest" | cut -f1) in $dest ($("$dest/bin/protoc" --version))"
