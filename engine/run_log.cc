@@ -1,0 +1,92 @@
+// RunLog (see run_log.h).
+#include "engine/run_log.h"
+
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <stdexcept>
+
+#include "engine/overlay.h"
+#include "io/events.h"
+#include "io/image_codec.h"
+
+namespace fcn {
+
+RunLog::RunLog(const std::string& run_dir, bool append) : run_dir_(run_dir) {
+  std::filesystem::create_directories(run_dir);
+  const std::string metrics_path = (std::filesystem::path(run_dir) / "metrics.jsonl").string();
+  metrics_.open(metrics_path, append ? std::ios::app : std::ios::trunc);
+  if (!metrics_) {
+    throw std::runtime_error("cannot write " + metrics_path + "\nHINT: check --run-dir is writable");
+  }
+  train_events_ = std::make_unique<EventWriter>((std::filesystem::path(run_dir) / "train").string());
+  test_events_ = std::make_unique<EventWriter>((std::filesystem::path(run_dir) / "test").string());
+}
+
+RunLog::~RunLog() { flush(); }
+
+void RunLog::train_step(int64_t step, double loss, double learning_rate, double images_per_s, double step_ms) {
+  metrics_ << nlohmann::json{{"step", step}, {"split", "train"}, {"loss", loss},
+                             {"images_per_s", images_per_s}, {"step_ms", step_ms}}.dump()
+           << "\n";
+  train_events_->add_scalar("loss", step, float(loss));
+  train_events_->add_scalar("learning_rate", step, float(learning_rate));
+  train_events_->add_scalar("images_per_s", step, float(images_per_s));
+  train_events_->add_scalar("step_time_ms", step, float(step_ms));
+}
+
+void RunLog::evaluation(int64_t step, double loss, double iou, double pixel_accuracy) {
+  metrics_ << nlohmann::json{{"step", step}, {"split", "test"}, {"loss", loss}, {"iou", iou},
+                             {"pixel_accuracy", pixel_accuracy}}.dump()
+           << "\n";
+  test_events_->add_scalar("loss", step, float(loss));
+  test_events_->add_scalar("iou", step, float(iou));
+  test_events_->add_scalar("pixel_accuracy", step, float(pixel_accuracy));
+}
+
+void RunLog::eval_images(int64_t step, const std::vector<EvalImage>& images) {
+  for (size_t k = 0; k < images.size(); ++k) {
+    const EvalImage& img = images[k];
+    const int s = img.size;
+    const int64_t n = int64_t(s) * s;
+    std::vector<uint8_t> gray(n), prediction(n), overlay(n * 3);
+    probability_to_gray(gray.data(), img.probability.data(), n);
+    for (int64_t p = 0; p < n; ++p) prediction[p] = img.probability[p] >= 0.5f ? 255 : 0;
+    draw_overlay(overlay.data(), img.rgb.data(), img.probability.data(), s, s);
+    const std::string id = std::to_string(k);
+    test_events_->add_image("input/" + id, step, img.rgb.data(), s, s, 3);
+    test_events_->add_image("probability/" + id, step, gray.data(), s, s, 1);
+    test_events_->add_image("prediction/" + id, step, prediction.data(), s, s, 1);
+    test_events_->add_image("overlay/" + id, step, overlay.data(), s, s, 3);
+    if (k == 0) {
+      progress_frames_.push_back(std::move(overlay));
+      progress_steps_.push_back(step);
+      progress_size_ = s;
+    }
+  }
+}
+
+void RunLog::histograms(int64_t step, const std::vector<TensorInfo>& layout, const std::vector<float>& params,
+                        const std::vector<float>& grads) {
+  for (const TensorInfo& t : layout) {
+    train_events_->add_histogram("params/" + t.name, step, params.data() + t.offset, t.size);
+    train_events_->add_histogram("grads/" + t.name, step, grads.data() + t.offset, t.size);
+  }
+}
+
+void RunLog::flush() {
+  metrics_.flush();
+  if (train_events_) train_events_->flush();
+  if (test_events_) test_events_->flush();
+}
+
+std::string RunLog::write_progress_strip() {
+  if (progress_frames_.empty()) return "";
+  std::vector<uint8_t> strip;
+  int h = 0, w = 0;
+  make_progress_strip(&strip, &h, &w, progress_frames_, progress_size_, progress_size_, progress_steps_);
+  const std::string path = (std::filesystem::path(run_dir_) / "progress.png").string();
+  write_file(path, encode_png(strip.data(), h, w, 3));
+  return path;
+}
+
+}  // namespace fcn

@@ -1,0 +1,275 @@
+// The training loop (see trainer.h). Reads top to bottom as one step: batch in, forward, loss, backward,
+// Adam, log; evaluation and checkpoints every K steps; on Ctrl-C or an error, a last checkpoint first.
+#include "engine/trainer.h"
+
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <csignal>
+#include <cstdio>
+#include <filesystem>
+#include <stdexcept>
+
+#include "engine/batch_export.h"
+#include "engine/progress.h"
+#include "engine/run_log.h"
+#include "io/loader.h"
+
+namespace fcn {
+
+namespace {
+
+std::atomic<bool> g_interrupted{false};
+extern "C" void on_sigint(int) { g_interrupted.store(true); }
+
+// Installs the Ctrl-C handler for the duration of a run and restores the previous one afterwards.
+struct InterruptGuard {
+  using Handler = void (*)(int);
+  Handler previous_int;
+  Handler previous_term;
+  InterruptGuard() {
+    g_interrupted.store(false);
+    previous_int = std::signal(SIGINT, on_sigint);
+    previous_term = std::signal(SIGTERM, on_sigint);
+  }
+  ~InterruptGuard() {
+    std::signal(SIGINT, previous_int);
+    std::signal(SIGTERM, previous_term);
+  }
+};
+
+double seconds_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+// TF1 Adam's effective learning rate at step t (for logging).
+double adam_lr_t(const AdamConfig& a, int64_t t) {
+  return a.lr * std::sqrt(1.0 - std::pow(double(a.beta2), double(t))) /
+         (1.0 - std::pow(double(a.beta1), double(t)));
+}
+
+struct EvalResult {
+  double loss_per_image = 0.0;
+  EvalCounts counts;
+  std::vector<EvalImage> images;
+};
+
+// One pass over the test split.
+EvalResult evaluate(Model& model, Backend& backend, Loader& loader, const RunSettings& s, int64_t log_images) {
+  EvalResult result;
+  double loss_sum = 0.0;
+  int64_t images = 0;
+  const int64_t pixels = int64_t(s.size) * s.size;
+  const int classes = s.model.classes;
+  loader.begin_test();
+  while (const RawBatch* batch = loader.next_test()) {
+    backend.prepare_batch(model.input(), model.targets(), *batch, s.size, s.class_values, s.mapping,
+                          s.nearest_targets);
+    model.forward(batch->count);
+    const int64_t n = int64_t(batch->count) * pixels * classes;
+    loss_sum += backend.sigmoid_ce(nullptr, model.logits(), model.targets(), n, 1.0f);
+    result.counts += backend.eval_counts(model.logits(), model.targets(), n);
+    // Keep the first few images for TensorBoard and the progress strip.
+    for (int i = 0; i < batch->count && int64_t(result.images.size()) < log_images; ++i) {
+      EvalImage img;
+      img.size = s.size;
+      std::vector<float> x(pixels * 3), logits(pixels * classes), targets(pixels * classes);
+      backend.download(x.data(), model.input() + int64_t(i) * pixels * 3, pixels * 3);
+      backend.download(logits.data(), model.logits() + int64_t(i) * pixels * classes, pixels * classes);
+      backend.download(targets.data(), model.targets() + int64_t(i) * pixels * classes, pixels * classes);
+      img.rgb.resize(pixels * 3);
+      for (int64_t p = 0; p < pixels * 3; ++p) {
+        img.rgb[p] = uint8_t(std::lround(std::fmin(std::fmax(x[p], 0.0f), 255.0f)));
+      }
+      img.probability.resize(pixels);
+      img.target.resize(pixels);
+      for (int64_t p = 0; p < pixels; ++p) {
+        img.probability[p] = sigmoid_stable(logits[p * classes]);
+        img.target[p] = targets[p * classes];
+      }
+      result.images.push_back(std::move(img));
+    }
+    images += batch->count;
+  }
+  if (s.reduction == LossReduction::kMean) {
+    result.loss_per_image = images ? loss_sum / double(images * pixels * classes) : 0.0;
+  } else {
+    result.loss_per_image = images ? loss_sum / double(images) : 0.0;
+  }
+  return result;
+}
+
+std::string checkpoint_path(const std::string& run_dir, int64_t step) {
+  char name[64];
+  std::snprintf(name, sizeof name, "step-%07lld.safetensors", static_cast<long long>(step));
+  return (std::filesystem::path(run_dir) / "checkpoints" / name).string();
+}
+
+}  // namespace
+
+TrainResult run_training(const TrainOptions& options) {
+  const RunSettings& s = options.settings;
+  if (options.steps < 0) throw std::invalid_argument("--steps must be >= 0");
+  if (s.batch < 1) throw std::invalid_argument("--batch must be >= 1");
+  if (s.size < 1) throw std::invalid_argument("--size must be >= 1");
+  if (s.class_values.empty()) throw std::invalid_argument("the legend has no classes");
+
+  const auto start = std::chrono::steady_clock::now();
+  Manifest manifest = load_manifest(options.export_path);
+
+  // A checkpoint to resume from is read (and checked) before anything is written.
+  CheckpointState resumed;
+  const bool resuming = !options.resume.empty();
+  if (resuming) {
+    resumed = load_checkpoint(options.resume);
+    check_resume_compatible(resumed.settings, s, options.resume);
+  }
+
+  BackendChoice choice = make_backend(options.device, options.threads);
+  Backend& backend = *choice.backend;
+  std::printf("%s\n", choice.note.c_str());
+
+  LoaderOptions lo;
+  lo.batch_size = s.batch;
+  lo.threads = options.loader_threads;
+  lo.prefetch = options.prefetch;
+  lo.shuffle_buffer = s.shuffle_buffer;
+  lo.seed = s.seed;
+  lo.test_fraction = s.test_fraction;
+  lo.skip_corrupted = options.skip_corrupted;
+  lo.allocator = backend.staging_allocator();
+  lo.cache_budget_bytes = size_t(std::max<int64_t>(options.cache_mb, 0)) << 20;
+  Loader loader(manifest, lo);
+  if (loader.train_records() == 0) {
+    throw std::runtime_error("the export " + options.export_path + " has no training records after the split (" +
+                             std::to_string(loader.test_records()) +
+                             " test records)\nHINT: add records or lower --test-fraction");
+  }
+
+  Model model(backend, s.model, s.batch, s.size);
+  if (resuming) {
+    model.set_params(resumed.params);
+    model.set_adam_moments(resumed.adam_m, resumed.adam_v);
+    model.set_step(resumed.step);
+    loader.seek(LoaderPosition{resumed.train_samples_produced});
+  } else {
+    std::vector<float> init;
+    glorot_init(init, s.model, s.seed);
+    model.set_params(init);
+  }
+  std::printf("model: %s, %lld parameters, %.1f MiB on %s\n", s.model.describe().c_str(),
+              static_cast<long long>(parameter_count(s.model)), model.bytes_allocated() / 1048576.0,
+              backend.is_gpu() ? "the GPU" : "the CPU");
+  std::printf("data: %lld train and %lld test records, batch %d at %dx%d, seed %llu\n",
+              static_cast<long long>(loader.train_records()), static_cast<long long>(loader.test_records()),
+              s.batch, s.size, s.size, static_cast<unsigned long long>(s.seed));
+
+  std::filesystem::create_directories(std::filesystem::path(options.run_dir) / "checkpoints");
+  RunLog log(options.run_dir, resuming);
+  std::unique_ptr<BatchExporter> exporter;
+  if (!options.export_batches.empty()) {
+    exporter = std::make_unique<BatchExporter>(options.export_batches, options, model, backend, loader);
+  }
+
+  TrainResult result;
+  int64_t last_saved = resuming ? resumed.step : -1;
+  auto save = [&](int64_t step) {
+    CheckpointState state;
+    state.settings = s;
+    state.step = step;
+    state.train_samples_produced = loader.position().train_samples_produced;
+    state.params = model.get_params();
+    state.adam_m = model.get_adam_m();
+    state.adam_v = model.get_adam_v();
+    const std::string path = checkpoint_path(options.run_dir, step);
+    save_checkpoint(path, state);
+    save_checkpoint((std::filesystem::path(options.run_dir) / "latest.safetensors").string(), state);
+    last_saved = step;
+    result.checkpoint = path;
+  };
+  auto run_eval = [&](int64_t step) {
+    EvalResult e = evaluate(model, backend, loader, s, options.log_images);
+    result.test_loss = e.loss_per_image;
+    result.test_iou = e.counts.iou();
+    result.test_pixel_accuracy = e.counts.pixel_accuracy();
+    log.evaluation(step, result.test_loss, result.test_iou, result.test_pixel_accuracy);
+    log.eval_images(step, e.images);
+    log.histograms(step, model.layout(), model.get_params(), model.get_grads());
+    log.flush();
+    return e;
+  };
+
+  ProgressLine progress(options.steps, options.quiet);
+  InterruptGuard interrupt_guard;
+  const int64_t first_step = model.step() + 1;
+  const int64_t images_per_step = s.batch;
+  try {
+    for (int64_t step = first_step; step <= options.steps; ++step) {
+      const auto step_start = std::chrono::steady_clock::now();
+      const RawBatch& batch = loader.next_train();
+      backend.prepare_batch(model.input(), model.targets(), batch, s.size, s.class_values, s.mapping,
+                            s.nearest_targets);
+      if (exporter) exporter->add_train_batch(backend, model, batch.count);
+      model.forward(batch.count);
+      const double loss = model.loss_and_dlogits(batch.count, s.reduction, s.weight_decay);
+      model.backward(batch.count, s.weight_decay);
+      model.adam_step(s.adam);
+      backend.synchronize();
+      const double step_s = seconds_since(step_start);
+
+      if (!std::isfinite(loss)) {
+        throw std::runtime_error("the training loss became " + std::to_string(loss) + " at step " +
+                                 std::to_string(step) + "\nHINT: lower --lr, or use --loss-reduction mean");
+      }
+      result.final_step = step;
+      result.last_train_loss = loss;
+      log.train_step(step, loss, adam_lr_t(s.adam, step), images_per_step / step_s, step_s * 1e3);
+      progress.update(step, loss, images_per_step / step_s);
+
+      const bool last = step == options.steps;
+      if (last || (options.eval_every > 0 && step % options.eval_every == 0)) {
+        progress.pause();
+        run_eval(step);
+        std::printf("eval  step %lld: test loss/image %.4f  IoU %.4f  pixel accuracy %.4f\n",
+                    static_cast<long long>(step), result.test_loss, result.test_iou, result.test_pixel_accuracy);
+        std::fflush(stdout);
+      }
+      if (last || (options.save_every > 0 && step % options.save_every == 0)) save(step);
+      if (g_interrupted.load()) {
+        result.interrupted = true;
+        break;
+      }
+    }
+    if (options.steps < first_step && !resuming) {
+      run_eval(0);  // --steps 0: evaluate the initialisation
+    }
+  } catch (...) {
+    // Nothing lost on failure: keep the last completed step before reporting the error.
+    progress.pause();
+    if (result.final_step > 0 && result.final_step != last_saved) {
+      try {
+        save(result.final_step);
+        std::fprintf(stderr, "fcn: saved %s before stopping\n", result.checkpoint.c_str());
+      } catch (const std::exception& e) {
+        std::fprintf(stderr, "fcn: could not save a checkpoint while stopping: %s\n", e.what());
+      }
+    }
+    log.flush();
+    throw;
+  }
+  progress.pause();
+  if (result.interrupted) {
+    if (result.final_step != last_saved) save(result.final_step);
+    std::printf("interrupted at step %lld; checkpoint %s\nresume with: --resume %s\n",
+                static_cast<long long>(result.final_step), result.checkpoint.c_str(), result.checkpoint.c_str());
+  }
+  const std::string strip = log.write_progress_strip();
+  if (!strip.empty()) std::printf("progress strip: %s\n", strip.c_str());
+  log.flush();
+  result.wall_seconds = seconds_since(start);
+  return result;
+}
+
+}  // namespace fcn

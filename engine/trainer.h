@@ -1,0 +1,45 @@
+// The training loop: loader -> backend.prepare_batch -> forward -> loss -> backward -> Adam, with
+// evaluation on the test split, metrics.jsonl and TensorBoard logs, and atomic checkpoints. Deterministic:
+// the seed fixes data order and initialisation, and a resumed run continues bit-identically.
+#pragma once
+#include <cstdint>
+#include <string>
+
+#include "engine/checkpoint.h"
+
+namespace fcn {
+
+struct TrainOptions {
+  std::string export_path;        // export.json
+  int64_t steps = 1000;           // the run's total steps (with resume: train up to this step)
+  RunSettings settings;           // model, seed, batch, size, Adam, loss, resize (class values filled in)
+  std::string device = "auto";    // auto | cpu | cuda
+  int threads = 0;                // CPU compute threads (0: all cores)
+  int loader_threads = 2;         // decode workers
+  int prefetch = 4;               // staging buffers in flight
+  int64_t cache_mb = 1024;        // keep decoded samples up to this many MiB (0: off)
+  int64_t eval_every = 100;       // 0: only at the end
+  int64_t save_every = 500;       // 0: only at the end
+  int64_t log_images = 3;         // test images shown in TensorBoard at each evaluation
+  std::string run_dir = "runs/latest";
+  std::string resume;             // checkpoint to continue from
+  std::string export_batches;     // write every batch and the test set here, for the PyTorch reference
+  bool skip_corrupted = false;
+  bool quiet = false;             // no per-step lines (errors and the summary still print)
+};
+
+struct TrainResult {
+  int64_t final_step = 0;
+  double last_train_loss = 0.0;
+  double test_loss = 0.0;         // mean per image
+  double test_iou = 0.0;
+  double test_pixel_accuracy = 0.0;
+  double wall_seconds = 0.0;
+  bool interrupted = false;
+  std::string checkpoint;         // the last checkpoint written
+};
+
+// Runs a whole training run. Throws on bad input (after saving what can be saved).
+TrainResult run_training(const TrainOptions& options);
+
+}  // namespace fcn
