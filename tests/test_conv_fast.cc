@@ -1,0 +1,208 @@
+// Tests of the fast CPU convolutions (kernels/cpu/conv_fast.h) and the GEMM micro-kernel
+// (kernels/cpu/gemm.h) against the plain-loop references, in float, on random inputs of odd sizes.
+//
+// Tolerance: fast and reference compute the same sums of R products in different orders (R = K*K*Cin
+// for forward, K*K*Cout for backward-data, the pixel count for backward-filter). Each order's error is
+// a random-walk-like accumulation of roundings, bounded with overwhelming probability by
+// c * sqrt(R) * u * S, where u = 2^-24 and S is the sum of the absolute values of the terms (Higham &
+// Mary's probabilistic bound). S is computed exactly per output by running the reference on |inputs|.
+// We allow |fast - ref| <= 8 * sqrt(R) * u * (S + 1e-3): loose enough for any summation order, yet a
+// single wrong or missing term (of size ~S / R) exceeds it for every shape used here. The inputs come
+// from fixed seeds, so the outcome is deterministic.
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <cstring>
+#include <random>
+#include <vector>
+
+#include "kernels/cpu/conv_fast.h"
+#include "kernels/cpu/gemm.h"
+#include "kernels/cpu/reference.h"
+
+using namespace fcn;
+
+namespace {
+
+std::vector<float> random_floats(int64_t n, unsigned seed) {
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
+  std::vector<float> v(n);
+  for (float& x : v) x = dist(rng);
+  return v;
+}
+
+std::vector<float> absolute(const std::vector<float>& v) {
+  std::vector<float> a(v.size());
+  for (size_t i = 0; i < v.size(); ++i) a[i] = std::fabs(v[i]);
+  return a;
+}
+
+// Counts elements outside the tolerance described at the top of the file (0 means all pass).
+int64_t count_outside(const std::vector<float>& fast, const std::vector<float>& ref,
+                      const std::vector<float>& abs_sum, double reduction) {
+  const double u = std::ldexp(1.0, -24);
+  int64_t bad = 0;
+  for (size_t i = 0; i < fast.size(); ++i) {
+    const double tolerance = 8.0 * std::sqrt(reduction) * u * (double(abs_sum[i]) + 1e-3);
+    if (!(std::fabs(double(fast[i]) - double(ref[i])) <= tolerance)) {
+      if (bad < 5) UNSCOPED_INFO("element " << i << ": fast " << fast[i] << " ref " << ref[i] << " tol " << tolerance);
+      ++bad;
+    }
+  }
+  return bad;
+}
+
+ConvShape make_shape(int batch, int height, int width, int cin, int cout, int kernel) {
+  ConvShape s;
+  s.batch = batch;
+  s.height = height;
+  s.width = width;
+  s.in_channels = cin;
+  s.out_channels = cout;
+  s.kernel = kernel;
+  return s;
+}
+
+// Runs all three directions, with and without the fused ReLU variants, and compares with the reference.
+void check_all_directions(const ConvShape& s, int threads) {
+  ConvWorkspace ws(threads);
+  ws.reserve(s);
+  const std::vector<float> in = random_floats(s.in_size(), 11);
+  const std::vector<float> weight = random_floats(s.weight_size(), 12);
+  const std::vector<float> bias = random_floats(s.out_channels, 13);
+  const std::vector<float> dout = random_floats(s.out_size(), 14);
+  const std::vector<float> relu_out = random_floats(s.in_size(), 15);  // about half of it <= 0
+
+  // forward (+bias), then with the fused ReLU
+  std::vector<float> ref(s.out_size()), abs_sum(s.out_size()), fast(s.out_size(), 99.0f);
+  conv2d_forward_ref(ref.data(), in.data(), weight.data(), bias.data(), s);
+  conv2d_forward_ref(abs_sum.data(), absolute(in).data(), absolute(weight).data(), absolute(bias).data(), s);
+  const double forward_reduction = double(s.kernel) * s.kernel * s.in_channels + 1;
+  conv2d_forward_fast(fast.data(), in.data(), weight.data(), bias.data(), s, false, ws);
+  CHECK(count_outside(fast, ref, abs_sum, forward_reduction) == 0);
+  conv2d_forward_fast(fast.data(), in.data(), weight.data(), bias.data(), s, true, ws);
+  std::vector<float> ref_relu(ref.size());
+  relu_forward_ref(ref_relu.data(), ref.data(), int64_t(ref.size()));
+  CHECK(count_outside(fast, ref_relu, abs_sum, forward_reduction) == 0);
+  // without bias
+  std::vector<float> ref_nobias(s.out_size());
+  conv2d_forward_ref(ref_nobias.data(), in.data(), weight.data(), static_cast<const float*>(nullptr), s);
+  conv2d_forward_fast(fast.data(), in.data(), weight.data(), nullptr, s, false, ws);
+  CHECK(count_outside(fast, ref_nobias, abs_sum, forward_reduction) == 0);
+
+  // backward-data, then with the fused ReLU mask
+  std::vector<float> din_ref(s.in_size(), 0.0f), din_abs(s.in_size(), 0.0f), din(s.in_size(), 99.0f);
+  conv2d_backward_data_ref(din_ref.data(), dout.data(), weight.data(), s);
+  conv2d_backward_data_ref(din_abs.data(), absolute(dout).data(), absolute(weight).data(), s);
+  const double data_reduction = double(s.kernel) * s.kernel * s.out_channels;
+  conv2d_backward_data_fast(din.data(), dout.data(), weight.data(), nullptr, s, ws);
+  CHECK(count_outside(din, din_ref, din_abs, data_reduction) == 0);
+  conv2d_backward_data_fast(din.data(), dout.data(), weight.data(), relu_out.data(), s, ws);
+  std::vector<float> din_masked(s.in_size());
+  relu_backward_ref(din_masked.data(), din_ref.data(), relu_out.data(), int64_t(din_ref.size()));
+  CHECK(count_outside(din, din_masked, din_abs, data_reduction) == 0);
+
+  // backward-filter (+bias gradient), and without the bias gradient
+  std::vector<float> dw_ref(s.weight_size(), 0.0f), dw_abs(s.weight_size(), 0.0f), dw(s.weight_size(), 99.0f);
+  std::vector<float> db_ref(s.out_channels, 0.0f), db_abs(s.out_channels, 0.0f), db(s.out_channels, 99.0f);
+  conv2d_backward_filter_ref(dw_ref.data(), db_ref.data(), dout.data(), in.data(), s);
+  conv2d_backward_filter_ref(dw_abs.data(), db_abs.data(), absolute(dout).data(), absolute(in).data(), s);
+  conv2d_backward_filter_fast(dw.data(), db.data(), dout.data(), in.data(), s, ws);
+  CHECK(count_outside(dw, dw_ref, dw_abs, double(s.pixels())) == 0);
+  CHECK(count_outside(db, db_ref, db_abs, double(s.pixels())) == 0);
+  std::fill(dw.begin(), dw.end(), 99.0f);
+  conv2d_backward_filter_fast(dw.data(), nullptr, dout.data(), in.data(), s, ws);
+  CHECK(count_outside(dw, dw_ref, dw_abs, double(s.pixels())) == 0);
+}
+
+}  // namespace
+
+TEST_CASE("gemm micro-tile matches a naive product", "[ops][cpu]") {
+  for (int width : {8, 16}) {
+    for (int k : {0, 1, 7, 64}) {
+      // A read through both orientations: rows contiguous (row stride k) and columns contiguous.
+      const std::vector<float> a = random_floats(6 * std::max(k, 1), 21);
+      const std::vector<float> b = random_floats(std::max(k, 1) * 20, 22);  // row stride 20 >= width
+      float tile_rows[6 * 16], tile_cols[6 * 16];
+      std::fill(tile_rows, tile_rows + 96, -7.0f);
+      gemm_micro_tile(tile_rows, a.data(), k, 1, b.data(), 20, k, width);
+      gemm_micro_tile(tile_cols, a.data(), 1, 6, b.data(), 20, k, width);
+      for (int i = 0; i < 6; ++i) {
+        for (int j = 0; j < width; ++j) {
+          double rows = 0.0, cols = 0.0, abs_sum = 0.0;
+          for (int p = 0; p < k; ++p) {
+            rows += double(a[i * k + p]) * b[p * 20 + j];
+            cols += double(a[p * 6 + i]) * b[p * 20 + j];
+            abs_sum += std::fabs(double(a[i * k + p]) * b[p * 20 + j]) + std::fabs(double(a[p * 6 + i]) * b[p * 20 + j]);
+          }
+          // Float sum of k products vs the double sum: within k * u * S (the worst-case bound).
+          const double tolerance = (k + 1) * std::ldexp(1.0, -24) * abs_sum + 1e-30;
+          CHECK(std::fabs(tile_rows[i * 16 + j] - rows) <= tolerance);
+          CHECK(std::fabs(tile_cols[i * 16 + j] - cols) <= tolerance);
+        }
+      }
+      if (width == 8) CHECK(tile_rows[8] == -7.0f);  // columns beyond the width are left alone
+    }
+  }
+}
+
+TEST_CASE("fast conv matches the reference: 3x3, odd sizes, several channel counts", "[ops][cpu]") {
+  for (int cin : {1, 3, 5, 64}) {
+    for (int cout : {1, 3, 5, 64}) {
+      DYNAMIC_SECTION("3x3 " << cin << " -> " << cout) { check_all_directions(make_shape(2, 5, 7, cin, cout, 3), 2); }
+    }
+  }
+}
+
+TEST_CASE("fast conv matches the reference: 1x1, odd sizes, several channel counts", "[ops][cpu]") {
+  for (int cin : {1, 5, 64}) {
+    for (int cout : {1, 5, 17, 64}) {
+      DYNAMIC_SECTION("1x1 " << cin << " -> " << cout) { check_all_directions(make_shape(2, 5, 7, cin, cout, 1), 2); }
+    }
+  }
+}
+
+TEST_CASE("fast conv matches the reference on a larger shape (many chunks and slices)", "[ops][cpu]") {
+  // 2 x 37 x 41 = 3034 pixels: 24 backward-filter chunks over 16 slices, a partial last chunk, and
+  // pixel tiles that straddle image rows and images.
+  check_all_directions(make_shape(2, 37, 41, 64, 64, 3), 3);
+  check_all_directions(make_shape(3, 19, 23, 3, 64, 3), 2);
+  check_all_directions(make_shape(2, 37, 41, 64, 1, 1), 2);
+}
+
+TEST_CASE("fast backward-filter is bit-identical for any thread count and across runs", "[ops][cpu]") {
+  const ConvShape s = make_shape(2, 29, 31, 16, 24, 3);
+  const std::vector<float> in = random_floats(s.in_size(), 31);
+  const std::vector<float> dout = random_floats(s.out_size(), 32);
+  std::vector<float> first_dw, first_db;
+  for (int threads : {1, 2, 3, 1, 2}) {
+    ConvWorkspace ws(threads);
+    ws.reserve(s);
+    std::vector<float> dw(s.weight_size()), db(s.out_channels);
+    conv2d_backward_filter_fast(dw.data(), db.data(), dout.data(), in.data(), s, ws);
+    if (first_dw.empty()) {
+      first_dw = dw;
+      first_db = db;
+      continue;
+    }
+    INFO("threads " << threads);
+    CHECK(std::memcmp(dw.data(), first_dw.data(), dw.size() * sizeof(float)) == 0);
+    CHECK(std::memcmp(db.data(), first_db.data(), db.size() * sizeof(float)) == 0);
+  }
+}
+
+TEST_CASE("fast conv refuses bad shapes and unreserved workspaces with a hint", "[ops][cpu]") {
+  ConvWorkspace ws(1);
+  const ConvShape even = make_shape(1, 4, 4, 2, 2, 2);
+  CHECK_THROWS_WITH(ws.reserve(even), Catch::Contains("HINT"));
+  const ConvShape s = make_shape(1, 4, 4, 2, 2, 3);
+  std::vector<float> in(s.in_size()), w(s.weight_size()), out(s.out_size());
+  CHECK_FALSE(ws.fits(s));
+  CHECK_THROWS_WITH(conv2d_forward_fast(out.data(), in.data(), w.data(), nullptr, s, false, ws),
+                    Catch::Contains("reserve"));
+  ws.reserve(s);
+  CHECK(ws.fits(s));
+  CHECK(ws.bytes() > 0);
+  CHECK_NOTHROW(conv2d_forward_fast(out.data(), in.data(), w.data(), nullptr, s, false, ws));
+}
