@@ -68,6 +68,36 @@ const std::vector<double>& default_histogram_bucket_limits() {
   return limits;
 }
 
+size_t histogram_bucket_index(double v) {
+  // limits = [-DBL_MAX, -edge[n-1] .. -edge[0], 0, edge[0] .. edge[n-1], DBL_MAX], edge[k] = 1e-12 * 1.1^k.
+  // A logarithm guesses k, then comparisons with the stored edges make the answer exact (the guess is
+  // off by at most one; the loops also cover rounding in log()).
+  const std::vector<double>& limits = default_histogram_bucket_limits();
+  const size_t zero = limits.size() / 2;
+  const int n = static_cast<int>(zero) - 1;  // positive edges
+  const double* edge = limits.data() + zero + 1;
+  if (std::isnan(v)) return limits.size() - 1;  // callers skip NaN; clamped as TensorFlow's end index
+  if (std::isinf(v)) return v > 0.0 ? limits.size() - 1 : 0;
+  const double magnitude = std::fabs(v);
+  if (magnitude <= edge[0]) {
+    // [0, edge0) -> the bucket ending at edge0, v == edge0 -> the next one, [-edge0, 0) -> the one ending at 0.
+    if (v >= 0.0) return v < edge[0] ? zero + 1 : zero + 2;
+    return zero;
+  }
+  int k = static_cast<int>(std::log(magnitude * 1.0e12) / std::log(1.1));
+  k = std::clamp(k, 0, n - 1);
+  if (v > 0.0) {
+    // Largest k with edge[k] <= v; the bucket is the next limit.
+    while (k + 1 < n && edge[k + 1] <= v) ++k;
+    while (k > 0 && edge[k] > v) --k;
+    return zero + 2 + k;
+  }
+  // Largest k with edge[k] < |v|; the bucket ends at -edge[k].
+  while (k + 1 < n && edge[k + 1] < magnitude) ++k;
+  while (k > 0 && edge[k] >= magnitude) --k;
+  return zero - 1 - k;
+}
+
 HistogramSummary compute_histogram(const float* values, int64_t count) {
   const std::vector<double>& limits = default_histogram_bucket_limits();
   std::vector<double> counts(limits.size(), 0.0);
@@ -80,10 +110,7 @@ HistogramSummary compute_histogram(const float* values, int64_t count) {
       ++hist.nonfinite;
       continue;
     }
-    // Bucket b holds limits[b-1] <= v < limits[b]: the first limit strictly greater than v.
-    size_t b = std::upper_bound(limits.begin(), limits.end(), v) - limits.begin();
-    if (b >= limits.size()) b = limits.size() - 1;  // unreachable for floats (< DBL_MAX); kept for safety
-    counts[b] += 1.0;
+    counts[histogram_bucket_index(v)] += 1.0;
     min_value = std::min(min_value, v);
     max_value = std::max(max_value, v);
     hist.num += 1.0;

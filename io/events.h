@@ -5,6 +5,7 @@
 // Histograms use TensorFlow's default bucketing (tensorflow/core/lib/histogram/histogram.cc).
 // docs/TENSORBOARD.md walks through the bytes.
 #pragma once
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -15,6 +16,10 @@ namespace fcn {
 // TensorFlow's default histogram bucket right edges, ascending: -DBL_MAX, -(1e-12 * 1.1^k) descending in
 // magnitude, 0, 1e-12 * 1.1^k for k = 0.. while < 1e20, DBL_MAX (1551 limits).
 const std::vector<double>& default_histogram_bucket_limits();
+
+// The bucket v falls in: the first i with default_histogram_bucket_limits()[i] > v, as TensorFlow's
+// std::upper_bound, found in constant time. Values beyond +-1e20 go to the outermost buckets.
+size_t histogram_bucket_index(double v);
 
 // A histogram in HistogramProto's terms. bucket[i] counts values v with
 // bucket_limit[i-1] <= v < bucket_limit[i]; only the span from the first to the last non-empty default

@@ -100,6 +100,33 @@ TEST_CASE("default_histogram_bucket_limits is TensorFlow's default bucketing", "
   for (size_t i = 0; i < limits.size(); ++i) REQUIRE(limits[i] == -limits[limits.size() - 1 - i]);
 }
 
+TEST_CASE("histogram_bucket_index agrees with a binary search over the limits", "[events]") {
+  const std::vector<double>& limits = fcn::default_histogram_bucket_limits();
+  auto upper_bound_index = [&](double v) {
+    size_t b = std::upper_bound(limits.begin(), limits.end(), v) - limits.begin();
+    return std::min(b, limits.size() - 1);  // TensorFlow's last bucket also takes what lies beyond DBL_MAX
+  };
+  std::vector<double> probes = {0.0, -0.0, DBL_MAX, -DBL_MAX, 1e-320, -1e-320, 1e30, -1e30, 1.0, -1.0};
+  for (double limit : limits) {  // every edge exactly, and its neighbours on both sides
+    probes.push_back(limit);
+    probes.push_back(std::nextafter(limit, INFINITY));
+    probes.push_back(std::nextafter(limit, -INFINITY));
+    probes.push_back(static_cast<float>(limit));  // float values near edges, as add_histogram sees them
+  }
+  std::mt19937 rng(5);
+  std::uniform_real_distribution<double> exponent(-15.0, 25.0);
+  for (int i = 0; i < 20000; ++i) {
+    double magnitude = std::pow(10.0, exponent(rng));
+    probes.push_back(i % 2 ? magnitude : -magnitude);
+  }
+  for (double v : probes) {
+    INFO("v = " << v);
+    REQUIRE(fcn::histogram_bucket_index(v) == upper_bound_index(v));
+  }
+  CHECK(fcn::histogram_bucket_index(INFINITY) == limits.size() - 1);
+  CHECK(fcn::histogram_bucket_index(-INFINITY) == 0);
+}
+
 TEST_CASE("compute_histogram counts every value in the right bucket, compactly", "[events]") {
   SECTION("hand-picked values, including a value exactly on an edge and zero") {
     std::vector<float> values = {0.0f, 1.0f, 1.0f, -2.5f, 3.0e5f, 1.0e-12f, -1.0e-13f, 0.7f};
