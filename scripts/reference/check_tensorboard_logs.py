@@ -18,7 +18,10 @@ also checks every record's CRCs. Checked:
   - test/ has images input/<k>, probability/<k>, prediction/<k>, overlay/<k>, the four of one k the same
     size (and --image-size when given), and every image's PNG header agrees with its width and height;
   - train/ has histograms params/<name> and grads/<name> for every parameter (--params, or every name
-    seen under either prefix), each with bucket counts summing to num and min <= max.
+    seen under either prefix), each with bucket counts summing to num and min <= max;
+  - the view TensorBoard's web server works from (plugin_event_accumulator, which migrates legacy
+    simple_value / image / histo values to tensors) has every tag, under the scalars, images or
+    histograms plugin, with as many events.
 Prints the tags and a summary; exits 0 when everything matches, 1 on any mismatch, 2 on unusable input.
 """
 import argparse
@@ -29,6 +32,7 @@ import struct
 import sys
 
 from tensorboard.backend.event_processing import event_accumulator
+from tensorboard.backend.event_processing import plugin_event_accumulator
 
 TRAIN_SCALARS_EXPECTED = ["loss", "learning_rate", "images_per_s", "step_time_ms"]
 TEST_SCALARS = ["loss", "iou", "pixel_accuracy"]
@@ -196,6 +200,28 @@ def check_histograms(report, accumulator, args):
     return expected
 
 
+def check_served_view(report, split, directory, accumulator):
+    """The same files as the web UI sees them: every legacy value migrated to a plugin's tensor."""
+    served = plugin_event_accumulator.EventAccumulator(directory, size_guidance={"tensors": 0})
+    served.Reload()
+    served_tags = set(served.Tags()["tensors"])
+    legacy = accumulator.Tags()
+    for kind, plugin, events in (("scalars", "scalars", accumulator.Scalars),
+                                 ("images", "images", accumulator.Images),
+                                 ("histograms", "histograms", accumulator.Histograms)):
+        for tag in legacy[kind]:
+            report.checked += 1
+            if tag not in served_tags:
+                report.fail(f"{split}/{tag}: missing from TensorBoard's served view")
+                continue
+            name = served.SummaryMetadata(tag).plugin_data.plugin_name
+            if name != plugin:
+                report.fail(f"{split}/{tag}: served by plugin {name!r}, expected {plugin!r}")
+            if len(served.Tensors(tag)) != len(events(tag)):
+                report.fail(f"{split}/{tag}: {len(served.Tensors(tag))} events served, "
+                            f"{len(events(tag))} in the file")
+
+
 def list_tags(split, accumulator):
     tags = accumulator.Tags()
     print(f"{split}/ (file_version {accumulator.file_version}):")
@@ -238,6 +264,8 @@ def main():
     for tag in TRAIN_SCALARS_EXPECTED:
         if tag not in train.Tags()["scalars"]:
             report.warn(f"train/: scalar \"{tag}\" not logged")
+    check_served_view(report, "train", os.path.join(args.run_dir, "train"), train)
+    check_served_view(report, "test", os.path.join(args.run_dir, "test"), test)
     check_images(report, test, args)
     params = check_histograms(report, train, args)
 
