@@ -1,0 +1,89 @@
+// Small helpers shared by the [gpu] tests: an owning device buffer, seeded random inputs and error
+// measures. Every CUDA call is checked (kernels/cuda/check.cuh throws, which Catch2 reports).
+#pragma once
+#include <cuda_runtime.h>
+
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <random>
+#include <vector>
+
+#include "kernels/cuda/check.cuh"
+
+namespace fcn::test {
+
+// A device array of `count` elements of T, freed on scope exit.
+template <class T>
+class DeviceBuffer {
+ public:
+  explicit DeviceBuffer(size_t count) : count_(count) {
+    CUDA_CHECK(cudaMalloc(&ptr_, (count == 0 ? 1 : count) * sizeof(T)));
+  }
+  explicit DeviceBuffer(const std::vector<T>& host) : DeviceBuffer(host.size()) { upload(host); }
+  ~DeviceBuffer() { cudaFree(ptr_); }
+  DeviceBuffer(const DeviceBuffer&) = delete;
+  DeviceBuffer& operator=(const DeviceBuffer&) = delete;
+
+  T* get() { return ptr_; }
+  const T* get() const { return ptr_; }
+  size_t count() const { return count_; }
+
+  void upload(const std::vector<T>& host) {
+    CUDA_CHECK(cudaMemcpy(ptr_, host.data(), host.size() * sizeof(T), cudaMemcpyHostToDevice));
+  }
+  std::vector<T> download() const {
+    std::vector<T> host(count_);
+    CUDA_CHECK(cudaDeviceSynchronize());
+    CUDA_CHECK(cudaMemcpy(host.data(), ptr_, count_ * sizeof(T), cudaMemcpyDeviceToHost));
+    return host;
+  }
+  // Fill every byte with `byte` (0xFF makes floats NaN): outputs a kernel forgets to write show up.
+  void poison(int byte = 0xFF) { CUDA_CHECK(cudaMemset(ptr_, byte, (count_ == 0 ? 1 : count_) * sizeof(T))); }
+
+ private:
+  T* ptr_ = nullptr;
+  size_t count_ = 0;
+};
+
+inline std::vector<float> random_floats(size_t n, float low, float high, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::uniform_real_distribution<float> dist(low, high);
+  std::vector<float> values(n);
+  for (float& v : values) v = dist(rng);
+  return values;
+}
+
+inline std::vector<uint8_t> random_bytes(size_t n, int low, int high, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::uniform_int_distribution<int> dist(low, high);
+  std::vector<uint8_t> values(n);
+  for (uint8_t& v : values) v = static_cast<uint8_t>(dist(rng));
+  return values;
+}
+
+// Largest |a - b| over two arrays; NaN anywhere (an unwritten or broken output) gives +infinity.
+inline double max_abs_diff(const std::vector<float>& a, const std::vector<float>& b) {
+  if (a.size() != b.size()) return std::numeric_limits<double>::infinity();
+  double worst = 0.0;
+  for (size_t i = 0; i < a.size(); ++i) {
+    const double d = std::fabs(double(a[i]) - double(b[i]));
+    if (std::isnan(d)) return std::numeric_limits<double>::infinity();
+    worst = std::max(worst, d);
+  }
+  return worst;
+}
+
+// Largest |a - b| / (|b| + floor): relative error with an absolute floor for values near zero.
+inline double max_rel_diff(const std::vector<float>& a, const std::vector<float>& b, double floor) {
+  if (a.size() != b.size()) return std::numeric_limits<double>::infinity();
+  double worst = 0.0;
+  for (size_t i = 0; i < a.size(); ++i) {
+    const double d = std::fabs(double(a[i]) - double(b[i])) / (std::fabs(double(b[i])) + floor);
+    if (std::isnan(d)) return std::numeric_limits<double>::infinity();
+    worst = std::max(worst, d);
+  }
+  return worst;
+}
+
+}  // namespace fcn::test

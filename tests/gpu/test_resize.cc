@@ -1,0 +1,121 @@
+// [gpu] resize kernels (kernels/cuda/resize.cuh) against resize_image_ref / resize_targets_ref on one
+// packed batch of images of different odd sizes (smaller, larger and equal to the output size, 1x1),
+// both mappings, bilinear and nearest targets.
+#include <catch2/catch.hpp>
+
+#include <cstdio>
+
+#include "kernels/cpu/reference.h"
+#include "kernels/cuda/resize.cuh"
+#include "tests/gpu/gpu_test_util.h"
+
+namespace fcn {
+namespace {
+
+struct PackedBatch {
+  std::vector<uint8_t> bytes;
+  std::vector<ResizeSampleInfo> info;
+};
+
+// Images and labels packed back to back with no padding, so offsets are odd and unaligned.
+PackedBatch make_packed_batch(const std::vector<std::pair<int, int>>& sizes, uint64_t seed) {
+  const uint8_t label_values[] = {0, 1, 2, 3, 200};
+  PackedBatch batch;
+  for (size_t i = 0; i < sizes.size(); ++i) {
+    const int height = sizes[i].first, width = sizes[i].second;
+    ResizeSampleInfo info;
+    info.height = height;
+    info.width = width;
+    info.image_offset = batch.bytes.size();
+    const auto image = test::random_bytes(size_t(height) * width * 3, 0, 255, seed + 2 * i);
+    batch.bytes.insert(batch.bytes.end(), image.begin(), image.end());
+    info.label_offset = batch.bytes.size();
+    const auto picks = test::random_bytes(size_t(height) * width, 0, 4, seed + 2 * i + 1);
+    for (uint8_t p : picks) batch.bytes.push_back(label_values[p]);
+    batch.info.push_back(info);
+  }
+  return batch;
+}
+
+const std::vector<std::pair<int, int>> kSampleSizes = {{7, 5}, {13, 17}, {1, 1}, {40, 3}, {23, 23}, {61, 70}};
+
+}  // namespace
+
+TEST_CASE("resize_images_cuda matches resize_image_ref on a packed batch of odd sizes", "[gpu][resize]") {
+  const int size = 23;
+  const int batch_count = static_cast<int>(kSampleSizes.size());
+  const PackedBatch packed = make_packed_batch(kSampleSizes, 11);
+  test::DeviceBuffer<uint8_t> bytes(packed.bytes);
+  test::DeviceBuffer<ResizeSampleInfo> info(packed.info);
+  const size_t per_sample = size_t(size) * size * 3;
+  test::DeviceBuffer<float> x(per_sample * batch_count);
+
+  for (ResizeMapping mapping : {ResizeMapping::kLegacy, ResizeMapping::kHalfPixel}) {
+    x.poison();
+    resize_images_cuda(x.get(), bytes.get(), info.get(), batch_count, size, mapping, nullptr);
+    const std::vector<float> got = x.download();
+    for (int b = 0; b < batch_count; ++b) {
+      std::vector<float> want(per_sample);
+      resize_image_ref(want.data(), packed.bytes.data() + packed.info[b].image_offset, packed.info[b].height,
+                       packed.info[b].width, size, mapping);
+      const std::vector<float> got_b(got.begin() + b * per_sample, got.begin() + (b + 1) * per_sample);
+      const double err = test::max_abs_diff(got_b, want);
+      std::printf("resize image %dx%d -> %d mapping %d: max |err| %.3g\n", packed.info[b].height,
+                  packed.info[b].width, size, int(mapping), err);
+      // Values are 0..255. nvcc may fuse (dst + 0.5) * scale - 0.5 and the lerps into FMAs where the host
+      // compiler does not: a source coordinate below 128 then moves by up to 2 ulp (1.5e-5), which moves the
+      // output by at most 255 * 1.5e-5 = 3.9e-3, plus a few ulp of 255 in the mix.
+      CHECK(err <= 4e-3);
+      if (packed.info[b].height == size && packed.info[b].width == size) {
+        CHECK(err == 0.0);  // same size: the taps hit pixels exactly, output = input
+      }
+    }
+  }
+}
+
+TEST_CASE("resize_targets_cuda matches resize_targets_ref (bilinear and nearest)", "[gpu][resize]") {
+  const int size = 19;
+  const int batch_count = static_cast<int>(kSampleSizes.size());
+  const PackedBatch packed = make_packed_batch(kSampleSizes, 29);
+  const std::vector<int> class_values = {1, 3, 200};
+  const int num_classes = static_cast<int>(class_values.size());
+  test::DeviceBuffer<uint8_t> bytes(packed.bytes);
+  test::DeviceBuffer<ResizeSampleInfo> info(packed.info);
+  test::DeviceBuffer<int> classes(class_values);
+  const size_t per_sample = size_t(size) * size * num_classes;
+  test::DeviceBuffer<float> targets(per_sample * batch_count);
+
+  for (ResizeMapping mapping : {ResizeMapping::kLegacy, ResizeMapping::kHalfPixel}) {
+    for (bool nearest : {false, true}) {
+      targets.poison();
+      resize_targets_cuda(targets.get(), bytes.get(), info.get(), classes.get(), num_classes, batch_count, size,
+                          mapping, nearest, nullptr);
+      const std::vector<float> got = targets.download();
+      for (int b = 0; b < batch_count; ++b) {
+        std::vector<float> want(per_sample);
+        resize_targets_ref(want.data(), packed.bytes.data() + packed.info[b].label_offset, packed.info[b].height,
+                           packed.info[b].width, size, class_values.data(), num_classes, mapping, nearest);
+        const std::vector<float> got_b(got.begin() + b * per_sample, got.begin() + (b + 1) * per_sample);
+        const double err = test::max_abs_diff(got_b, want);
+        INFO("sample " << b << " (" << packed.info[b].height << "x" << packed.info[b].width << ") mapping "
+                       << int(mapping) << " nearest " << nearest);
+        if (nearest) {
+          CHECK(err == 0.0);  // one multiply and a floor, no rounding freedom: exact
+        } else {
+          // Masks are 0/1: the same 2-ulp coordinate argument as for images gives 1.5e-5, plus ulps of 1.
+          CHECK(err <= 3e-5);
+        }
+      }
+    }
+  }
+}
+
+TEST_CASE("resize kernels accept an empty batch", "[gpu][resize]") {
+  test::DeviceBuffer<float> x(1);
+  resize_images_cuda(x.get(), nullptr, nullptr, 0, 16, ResizeMapping::kLegacy, nullptr);
+  resize_targets_cuda(x.get(), nullptr, nullptr, nullptr, 1, 0, 16, ResizeMapping::kLegacy, false, nullptr);
+  CUDA_CHECK(cudaDeviceSynchronize());
+  SUCCEED("no launch, no fault");
+}
+
+}  // namespace fcn
