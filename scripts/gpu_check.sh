@@ -1,0 +1,347 @@
+#!/usr/bin/env bash
+# The GPU check: ONE script that, on a bare H200 machine (nvcc, cmake, ninja, g++, python3 with torch and
+# its pip cuDNN; no package registry), builds fcn.cu and checks and times everything CUDA:
+#   probe        nvidia-smi; stops here with exit 2 and a clear message when there is no GPU
+#   configure    cmake against the carried .gpu_deps/ (protobuf static, CLI11, nlohmann-json, stb, Catch2)
+#   build        fcn and fcn_gpu_tests for sm_90
+#   info         fcn info (devices, why a GPU would not be usable)
+#   gpu_tests    fcn_gpu_tests: every [gpu] test (kernels against the CPU references, CudaBackend)
+#   dataset      fcn make-dataset: synthetic exports of 16 (sanitizers) and 48 images (training)
+#   memcheck     compute-sanitizer memcheck on a 2-step training run at 72x72, batch 2
+#   racecheck    compute-sanitizer racecheck on the same at 40x40 (racecheck is far slower)
+#   bench_kernels  fcn bench kernels
+#   bench_step   fcn bench step at 512x512, batch 8
+#   cpu_ref      the CPU engine: 3 steps at 512x512, same seed and data
+#   train_gpu    300 steps at 512x512 on the GPU; its first 3 losses must match cpu_ref's
+#                (step 1: rel 1e-5, same weights and inputs, fp32 sums in another order; steps 2-3:
+#                rel 1e-3, after Adam steps where near-zero gradients may change sign between summation
+#                orders and move a weight by 2*lr)
+# Every stage runs under `timeout` with a share of an overall budget (FCN_GPU_CHECK_BUDGET_S, default
+# 470 s), a failed stage does not stop the others (stages that need its output are skipped), and the
+# script ends with one markdown table, also written to $OUT_DIR/summary.md.
+#
+# What comes back from the device is limited to 8 files, so the stage logs are gathered into
+# $OUT_DIR/stages.log (each stage's log, the long ones cut to their head and tail), next to summary.md,
+# gpu_tests.log, bench_kernels.txt, bench_step.txt, train_gpu_metrics.jsonl and build.log.
+#
+# The device call (from the repository root, after `bash scripts/gpu_bundle.sh` here):
+#   run(command="bash scripts/gpu_check.sh $OUT", carry=[".gpu_deps"], timeout_s=540)
+# Dry run without a GPU (configure and build only, then the no-GPU stop):
+#   FCN_GPU_CHECK_DRY_RUN=1 bash scripts/gpu_check.sh /tmp/gpu_check_out
+set -uo pipefail
+cd "$(dirname "$0")/.." || exit 1
+repo=$(pwd)
+out_dir=${1:?usage: bash scripts/gpu_check.sh OUT_DIR}
+mkdir -p "$out_dir"
+out_dir=$(cd "$out_dir" && pwd)
+work=${FCN_GPU_CHECK_WORK:-/tmp/fcn_gpu_check}
+rm -rf "$work"
+mkdir -p "$work/logs"
+build=${FCN_GPU_CHECK_BUILD:-$repo/build-gpucheck}
+deps=$repo/.gpu_deps
+budget=${FCN_GPU_CHECK_BUDGET_S:-470}
+dry_run=${FCN_GPU_CHECK_DRY_RUN:-0}
+jobs=$(nproc)
+t_start=$(date +%s)
+fcn=$build/fcn
+
+# ---- bookkeeping: one row per stage ------------------------------------------------------------
+declare -a rows=()
+declare -A status=()
+row() { rows+=("| $1 | $2 | $3 | $4 |"); status[$1]=$2; }
+elapsed() { echo $(( $(date +%s) - t_start )); }
+remaining() { echo $(( budget - $(elapsed) )); }
+ok() { [ "${status[$1]:-}" = "ok" ]; }
+
+# run_stage NAME MAX_SECONDS CMD...: runs CMD under timeout (the smaller of MAX_SECONDS and what is left
+# of the budget), logs to $work/logs/NAME.log, sets stage_rc and stage_s. Returns CMD's status.
+run_stage() {
+  local name=$1 max=$2
+  shift 2
+  local left
+  left=$(remaining)
+  local limit=$(( max < left ? max : left ))
+  if [ "$limit" -lt 5 ]; then
+    echo "[$name] skipped: the overall budget is spent" | tee "$work/logs/$name.log"
+    stage_rc=125
+    stage_s=0
+    return 125
+  fi
+  echo "=== [$name] (limit ${limit}s): $*" | tee "$work/logs/$name.log"
+  local t0
+  t0=$(date +%s)
+  timeout --kill-after=10 "$limit" "$@" >>"$work/logs/$name.log" 2>&1
+  stage_rc=$?
+  stage_s=$(( $(date +%s) - t0 ))
+  if [ $stage_rc -eq 124 ] || [ $stage_rc -eq 137 ]; then
+    echo "[$name] TIMED OUT after ${limit}s" | tee -a "$work/logs/$name.log"
+  fi
+  echo "[$name] exit $stage_rc after ${stage_s}s" | tee -a "$work/logs/$name.log"
+  return $stage_rc
+}
+verdict() {  # verdict RC -> ok / FAIL (exit N) / TIMEOUT
+  case $1 in
+    0) echo ok ;;
+    124|137) echo TIMEOUT ;;
+    125) echo SKIPPED ;;
+    *) echo "FAIL (exit $1)" ;;
+  esac
+}
+
+# Gathers the logs into $out_dir (at most 8 files come back from the device) and prints the table.
+finish() {
+  {
+    for log in "$work"/logs/*.log; do
+      [ -f "$log" ] || continue
+      echo
+      echo "################ $(basename "$log" .log)"
+      if [ "$(wc -l <"$log")" -gt 400 ]; then
+        head -n 150 "$log"
+        echo "... ($(wc -l <"$log") lines, middle cut) ..."
+        tail -n 200 "$log"
+      else
+        cat "$log"
+      fi
+    done
+  } >"$out_dir/stages.log"
+  [ -f "$work/logs/build.log" ] && tail -n 3000 "$work/logs/build.log" >"$out_dir/build.log"
+  {
+    echo "## fcn.cu GPU check ($(date -u +%Y-%m-%dT%H:%M:%SZ), $(elapsed) s)"
+    echo
+    echo "${gpu_line:-no GPU}"
+    echo
+    echo "| stage | status | seconds | key numbers |"
+    echo "|---|---|---|---|"
+    printf '%s\n' "${rows[@]}"
+  } >"$out_dir/summary.md"
+  echo
+  cat "$out_dir/summary.md"
+}
+
+# ---- probe: stop early without a GPU --------------------------------------------------------------
+gpu_line=""
+if command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L >"$work/logs/probe.log" 2>&1 && grep -q "^GPU" "$work/logs/probe.log"; then
+  gpu_line=$(nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.max.sm --format=csv,noheader 2>/dev/null | head -n 1)
+  nvidia-smi >>"$work/logs/probe.log" 2>&1
+  row probe ok "$(elapsed)" "$gpu_line"
+elif [ "$dry_run" = "1" ]; then
+  echo "gpu_check: no GPU; FCN_GPU_CHECK_DRY_RUN=1, so configuring and building only" | tee -a "$work/logs/probe.log"
+  row probe "no GPU (dry run)" "$(elapsed)" "configure and build only"
+else
+  echo "gpu_check: NO GPU: nvidia-smi is missing or lists no device; nothing to check here." | tee -a "$work/logs/probe.log"
+  echo "HINT: run this on the device machine: run(command=\"bash scripts/gpu_check.sh \$OUT\", carry=[\".gpu_deps\"], timeout_s=540)"
+  row probe "NO GPU" "$(elapsed)" "stopped"
+  finish
+  exit 2
+fi
+
+# ---- environment: nvcc, cuDNN and cuBLAS wherever this image keeps them -------------------------
+{
+  echo "cmake: $(cmake --version | head -n 1)"
+  echo "ninja: $(ninja --version 2>/dev/null || echo missing)"
+  echo "g++: $(g++ --version | head -n 1)"
+  uname -a
+} >"$work/logs/env.log" 2>&1
+nvcc_bin=$(command -v nvcc || true)
+[ -z "$nvcc_bin" ] && [ -x /usr/local/cuda/bin/nvcc ] && nvcc_bin=/usr/local/cuda/bin/nvcc
+cuda_root=$(cd "$(dirname "${nvcc_bin:-/usr/local/cuda/bin/nvcc}")/.." 2>/dev/null && pwd || echo /usr/local/cuda)
+export PATH="$cuda_root/bin:$PATH"
+echo "nvcc: ${nvcc_bin:-missing} $($nvcc_bin --version 2>/dev/null | tail -n 2 | head -n 1)" >>"$work/logs/env.log"
+
+# find_first NAME: the first file called NAME (a glob) under the toolkit, the system and the Python venvs.
+py_site_dirs=$(python3 -c 'import site, sys; print(" ".join(site.getsitepackages()))' 2>/dev/null || true)
+find_first() {
+  local pattern=$1 dir hit
+  for dir in "$cuda_root/lib64" "$cuda_root/lib" "$cuda_root/include" /usr/lib/x86_64-linux-gnu /usr/include \
+             $py_site_dirs /opt/torch/.venv /usr/local/lib /usr/lib/python3 /opt; do
+    [ -d "$dir" ] || continue
+    hit=$(find -L "$dir" -maxdepth 6 -name "$pattern" 2>/dev/null | sort | head -n 1)
+    if [ -n "$hit" ]; then echo "$hit"; return 0; fi
+  done
+  return 1
+}
+cudnn_lib=$(find_first 'libcudnn.so.9*' || find_first 'libcudnn.so*' || true)
+cudnn_header=$(find_first 'cudnn.h' || true)
+cublas_lib=$(find_first 'libcublas.so*' || true)
+cublaslt_lib=$(find_first 'libcublasLt.so*' || true)
+cublas_header=$(find_first 'cublas_v2.h' || true)
+extra_includes=""
+extra_libdirs=""
+for header in "$cudnn_header" "$cublas_header"; do
+  [ -n "$header" ] || continue
+  dir=$(dirname "$header")
+  [ "$dir" = "$cuda_root/include" ] || extra_includes="$extra_includes -isystem $dir"
+done
+for lib in "$cudnn_lib" "$cublas_lib" "$cublaslt_lib"; do
+  [ -n "$lib" ] || continue
+  dir=$(dirname "$lib")
+  case ":$extra_libdirs:" in *":$dir:"*) ;; *) extra_libdirs="$extra_libdirs:$dir" ;; esac
+done
+export LD_LIBRARY_PATH="${extra_libdirs#:}${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+{
+  echo "cuDNN: lib ${cudnn_lib:-MISSING}, header ${cudnn_header:-MISSING}"
+  echo "cuBLAS: lib ${cublas_lib:-MISSING} ${cublaslt_lib:-}, header ${cublas_header:-MISSING}"
+  echo "extra includes:$extra_includes"
+  echo "LD_LIBRARY_PATH=$LD_LIBRARY_PATH"
+  echo "compute-sanitizer: $(command -v compute-sanitizer || echo missing)"
+} >>"$work/logs/env.log"
+row env "$( [ -n "$nvcc_bin" ] && [ -n "$cudnn_lib" ] && [ -n "$cudnn_header" ] && echo ok || echo "FAIL")" "$(elapsed)" \
+  "nvcc $($nvcc_bin --version 2>/dev/null | grep -o 'release [0-9.]*' | cut -d' ' -f2); $(cmake --version | head -n 1 | cut -d' ' -f3 | sed 's/^/cmake /'); cuDNN $( [ -n "$cudnn_lib" ] && basename "$cudnn_lib" || echo missing)"
+
+# ---- configure and build ----------------------------------------------------------------------
+cmake_args=(-S "$repo" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release
+  -DCMAKE_PREFIX_PATH="$deps" -DProtobuf_USE_STATIC_LIBS=ON
+  -DFCN_CUDA_ARCHITECTURES=90
+  # CMake releases before 3.27 do not know nvcc's flag for CUDA 20; harmless for newer ones.
+  -DCMAKE_CUDA20_STANDARD_COMPILE_OPTION=-std=c++20 -DCMAKE_CUDA20_EXTENSION_COMPILE_OPTION=-std=c++20)
+[ -n "$nvcc_bin" ] && cmake_args+=(-DCMAKE_CUDA_COMPILER="$nvcc_bin")
+[ -n "$cudnn_lib" ] && cmake_args+=(-DCUDNN_LIBRARY="$cudnn_lib")
+[ -n "$cublas_lib" ] && cmake_args+=(-DCUDA_cublas_LIBRARY="$cublas_lib")
+[ -n "$cublaslt_lib" ] && cmake_args+=(-DCUDA_cublasLt_LIBRARY="$cublaslt_lib")
+if [ -n "$extra_includes" ]; then
+  cmake_args+=(-DCMAKE_CXX_FLAGS="$extra_includes" -DCMAKE_CUDA_FLAGS="$extra_includes")
+fi
+# shellcheck disable=SC2206
+extra_cmake=(${FCN_GPU_CHECK_CMAKE_ARGS:-})
+cmake_args+=("${extra_cmake[@]}")
+if [ ! -d "$deps" ]; then
+  echo "gpu_check: $deps is missing. HINT: run 'bash scripts/gpu_bundle.sh' here and pass carry=[\".gpu_deps\"]" \
+    | tee "$work/logs/configure.log"
+  row configure FAIL 0 ".gpu_deps missing"
+else
+  run_stage configure 90 cmake "${cmake_args[@]}"
+  rc=$stage_rc
+  cuda_on=$(grep -c "CUDA backend ON" "$work/logs/configure.log")
+  row configure "$(verdict $rc)" "$stage_s" "$( [ "$cuda_on" -gt 0 ] && echo "CUDA backend ON" || echo "CUDA backend OFF")"
+fi
+if ok configure; then
+  run_stage build "${FCN_GPU_CHECK_BUILD_S:-240}" cmake --build "$build" -j "$jobs" --target fcn fcn_gpu_tests
+  rc=$stage_rc
+  warnings=$(grep -c "warning" "$work/logs/build.log")
+  row build "$(verdict $rc)" "$stage_s" "$warnings warning lines, -j$jobs"
+  # Protobuf must come from the bundle, never a system copy the machine does not have.
+  grep -o "[^ ]*libprotobuf[^ ]*" "$build/build.ninja" 2>/dev/null | sort -u | head -n 3 >>"$work/logs/build.log"
+fi
+if [ "$dry_run" = "1" ] && [ -z "$gpu_line" ]; then
+  echo "gpu_check: dry run without a GPU ends after the build."
+  row stop "NO GPU" "$(elapsed)" "dry run: the GPU stages need a device"
+  finish
+  ok build && exit 3
+  exit 1
+fi
+
+# ---- the GPU stages ---------------------------------------------------------------------------
+have_fcn=0
+ok build && [ -x "$fcn" ] && have_fcn=1
+
+if [ $have_fcn = 1 ]; then
+  run_stage info 30 "$fcn" info
+  row info "$(verdict $stage_rc)" "$stage_s" "$(grep -m1 "gpu usable" "$work/logs/info.log" | cut -c1-120)"
+
+  run_stage gpu_tests "${FCN_GPU_CHECK_TESTS_S:-150}" "$build/fcn_gpu_tests" --durations yes
+  rc=$stage_rc
+  cp "$work/logs/gpu_tests.log" "$out_dir/gpu_tests.log"
+  summary=$(grep -E "^(All tests passed|test cases:)" "$work/logs/gpu_tests.log" | tail -n 1)
+  [ $rc -eq 77 ] && summary="skipped: $(grep -m1 SKIPPED "$work/logs/gpu_tests.log")"
+  row gpu_tests "$(verdict $rc)" "$stage_s" "${summary:-no summary line}"
+else
+  row gpu_tests SKIPPED 0 "no build"
+fi
+
+# Datasets (synthetic scenes, 320x240 to 1280x720): 16 images for the sanitizers, 48 for training.
+tiny=$work/data/tiny
+big=$work/data/train
+if [ $have_fcn = 1 ]; then
+  # The output folder is --out, --dir or the first positional argument, whichever make-dataset takes.
+  ds_help=$("$fcn" make-dataset --help 2>&1)
+  if grep -q -- "--out" <<<"$ds_help"; then ds_flag=(--out); elif grep -q -- "--dir" <<<"$ds_help"; then ds_flag=(--dir); else ds_flag=(); fi
+  run_stage dataset 90 bash -c "'$fcn' make-dataset ${ds_flag[*]} '$tiny' --images 16 && \
+                                '$fcn' make-dataset ${ds_flag[*]} '$big' --images 48"
+  row dataset "$(verdict $stage_rc)" "$stage_s" "$(du -sh "$tiny" "$big" 2>/dev/null | cut -f1 | tr '\n' ' ')(16 and 48 images)"
+fi
+have_data=0
+ok dataset && [ -f "$tiny/export.json" ] && [ -f "$big/export.json" ] && have_data=1
+
+sanitize() {  # sanitize TOOL SIZE: sizes that are no multiple of 32 exercise the kernels' edge tiles
+  local tool=$1 size=$2
+  if ! command -v compute-sanitizer >/dev/null 2>&1; then
+    row "$tool" SKIPPED 0 "compute-sanitizer not found"
+    return
+  fi
+  run_stage "$tool" "${FCN_GPU_CHECK_SANITIZER_S:-75}" compute-sanitizer --tool "$tool" --error-exitcode 9 \
+    --print-limit 20 "$fcn" train --export "$tiny/export.json" --steps 2 --batch 2 --size "$size" --device cuda \
+    --eval-every 0 --run-dir "$work/runs/$tool" --quiet
+  local rc=$stage_rc
+  row "$tool" "$(verdict $rc)" "$stage_s" \
+    "$(grep -E "ERROR SUMMARY|RACECHECK SUMMARY" "$work/logs/$tool.log" | tail -n 1 | sed 's/^=* *//')"
+}
+if [ $have_data = 1 ]; then
+  sanitize memcheck 72
+  sanitize racecheck 40
+fi
+
+if [ $have_fcn = 1 ]; then
+  run_stage bench_kernels "${FCN_GPU_CHECK_BENCH_S:-75}" "$fcn" bench kernels
+  cp "$work/logs/bench_kernels.log" "$out_dir/bench_kernels.txt"
+  row bench_kernels "$(verdict $stage_rc)" "$stage_s" "$(grep -ciE "GB/s|GFLOP" "$work/logs/bench_kernels.log") result lines (bench_kernels.txt)"
+
+  run_stage bench_step 60 "$fcn" bench step --device cuda --size 512 --batch 8
+  cp "$work/logs/bench_step.log" "$out_dir/bench_step.txt"
+  row bench_step "$(verdict $stage_rc)" "$stage_s" "$(grep -iE "ms|step" "$work/logs/bench_step.log" | tail -n 1 | tr '|' ' ' | tr -s ' ' | cut -c1-120)"
+fi
+
+# CPU reference losses, then the long GPU run on the same data and seed.
+train_common=(train --export "$big/export.json" --size 512 --batch 8 --seed 7 --eval-every 0 --quiet
+              --loader-threads 8 --cache-mb 2048)
+if [ $have_data = 1 ]; then
+  run_stage cpu_ref 90 "$fcn" "${train_common[@]}" --steps 3 --device cpu --run-dir "$work/runs/cpu_ref"
+  row cpu_ref "$(verdict $stage_rc)" "$stage_s" "3 steps at 512x512 on $(nproc) CPU threads"
+  run_stage train_gpu "${FCN_GPU_CHECK_TRAIN_S:-150}" "$fcn" "${train_common[@]}" --steps 300 --device cuda \
+    --run-dir "$work/runs/train_gpu"
+  train_rc=$stage_rc
+  train_s=$stage_s
+  [ -f "$work/runs/train_gpu/metrics.jsonl" ] && cp "$work/runs/train_gpu/metrics.jsonl" "$out_dir/train_gpu_metrics.jsonl"
+  # Compare the first losses and summarise the run.
+  compare=$(python3 - "$work/runs/cpu_ref/metrics.jsonl" "$work/runs/train_gpu/metrics.jsonl" <<'PY' 2>&1
+import json, statistics, sys
+def train_losses(path):
+    out = {}
+    try:
+        for line in open(path):
+            rec = json.loads(line)
+            if rec.get("split") == "train":
+                out[int(rec["step"])] = rec
+    except OSError:
+        pass
+    return out
+cpu, gpu = train_losses(sys.argv[1]), train_losses(sys.argv[2])
+parts, good = [], True
+tolerances = {1: 1e-5, 2: 1e-3, 3: 1e-3}
+for step in (1, 2, 3):
+    if step not in cpu or step not in gpu:
+        parts.append(f"step {step}: missing"); good = False; continue
+    a, b = cpu[step]["loss"], gpu[step]["loss"]
+    rel = abs(a - b) / max(abs(a), 1e-30)
+    passed = rel <= tolerances[step]
+    good &= passed
+    parts.append(f"step {step} cpu {a:.6g} gpu {b:.6g} rel {rel:.1e}{'' if passed else ' > ' + str(tolerances[step])}")
+if gpu:
+    last = max(gpu)
+    ms = [r.get("step_ms", 0.0) for s, r in gpu.items() if s > 10]
+    parts.append(f"{last} steps, loss {gpu[min(gpu)]['loss']:.4g} -> {gpu[last]['loss']:.4g}")
+    if ms:
+        parts.append(f"median step {statistics.median(ms):.2f} ms")
+print(("MATCH" if good else "MISMATCH") + ": " + "; ".join(parts))
+PY
+)
+  echo "$compare" | tee -a "$work/logs/train_gpu.log"
+  train_status=$(verdict $train_rc)
+  case "$compare" in MATCH*) ;; *) [ "$train_status" = ok ] && train_status="FAIL (losses)" ;; esac
+  row train_gpu "$train_status" "$train_s" "$(echo "$compare" | tail -n 1 | cut -c1-400)"
+fi
+
+finish
+for name in build gpu_tests memcheck racecheck train_gpu; do
+  [ "${status[$name]:-missing}" = ok ] || exit 1
+done
+exit 0
