@@ -39,6 +39,20 @@ int64_t filter_partial_floats(const ConvShape& s) {
   return round_up(m_pad * n_pad, 16) + round_up(s.out_channels, 16);
 }
 
+// Copies one pixel's channels: a plain loop for the few channels of an RGB input (a memcpy call would
+// cost more than the copy), memcpy otherwise.
+inline void copy_channels(float* dst, const float* src, int channels) {
+  if (channels < 16) {
+    for (int c = 0; c < channels; ++c) dst[c] = src[c];
+  } else {
+    std::memcpy(dst, src, sizeof(float) * channels);
+  }
+}
+
+inline void zero_channels(float* dst, int channels) {
+  for (int c = 0; c < channels; ++c) dst[c] = 0.0f;
+}
+
 void check_shape(const ConvShape& s, const char* op) {
   if (s.batch <= 0 || s.height <= 0 || s.width <= 0 || s.in_channels <= 0 || s.out_channels <= 0 ||
       s.kernel <= 0 || s.kernel % 2 == 0) {
@@ -85,12 +99,42 @@ void im2col_tile(float* a,          // [6, K*K*C]
         const int ix = x + kx - pad;
         float* dst = row + (int64_t(ky) * kernel + kx) * channels;
         if (iy < 0 || iy >= height || ix < 0 || ix >= width) {
-          std::memset(dst, 0, sizeof(float) * channels);
+          zero_channels(dst, channels);
         } else {
-          std::memcpy(dst, src + ((b * height + iy) * width + ix) * channels, sizeof(float) * channels);
+          copy_channels(dst, src + ((b * height + iy) * width + ix) * channels, channels);
         }
       }
     }
+  }
+}
+
+// Stores one row of a finished tile: dst[j] = epilogue(sums[j]) for j < cols. W > 0 fixes cols = W at
+// compile time so the loops vectorise. keep given: the ReLU mask (0 where keep <= 0); else + bias
+// (if given), then max(0, .) when relu.
+template <int W>
+inline void store_row(float* __restrict dst, const float* __restrict sums, const float* __restrict bias,
+                      const float* __restrict keep, bool relu, int cols) {
+  const int n = W > 0 ? W : cols;
+  if (keep) {
+    // Both loads before the select, so the vectorised loop uses plain loads and a blend (a masked
+    // load of the just-stored tile would defeat store forwarding).
+    for (int j = 0; j < n; ++j) {
+      const float value = sums[j];
+      const float gate = keep[j];
+      dst[j] = gate > 0.0f ? value : 0.0f;
+    }
+    return;
+  }
+  float row[kGemmNr];
+  if (bias) {
+    for (int j = 0; j < n; ++j) row[j] = sums[j] + bias[j];
+  } else {
+    for (int j = 0; j < n; ++j) row[j] = sums[j];
+  }
+  if (relu) {
+    for (int j = 0; j < n; ++j) dst[j] = row[j] > 0.0f ? row[j] : 0.0f;
+  } else {
+    for (int j = 0; j < n; ++j) dst[j] = row[j];
   }
 }
 
@@ -129,17 +173,16 @@ void implicit_gemm_forward(float* out,             // [P, out_c]
       for (int n0 = 0; n0 < out_c; n0 += panel) {
         gemm_micro_tile(tile, a, a_row_stride, 1, packed_b + n0, n_pad, reduction, panel);
         const int cols = std::min(panel, out_c - n0);
+        const float* bias_cols = bias ? bias + n0 : nullptr;
         for (int i = 0; i < rows; ++i) {
-          const float* sums = tile + i * kGemmNr;
+          const float* keep = mask ? mask + (p0 + i) * out_c + n0 : nullptr;
           float* dst = out + (p0 + i) * out_c + n0;
-          if (mask) {
-            const float* keep = mask + (p0 + i) * out_c + n0;
-            for (int j = 0; j < cols; ++j) dst[j] = keep[j] > 0.0f ? sums[j] : 0.0f;
+          if (cols == kGemmNr) {
+            store_row<kGemmNr>(dst, tile + i * kGemmNr, bias_cols, keep, relu, cols);
+          } else if (cols == 8) {
+            store_row<8>(dst, tile + i * kGemmNr, bias_cols, keep, relu, cols);
           } else {
-            for (int j = 0; j < cols; ++j) {
-              float value = sums[j] + (bias ? bias[n0 + j] : 0.0f);
-              dst[j] = relu && value < 0.0f ? 0.0f : value;
-            }
+            store_row<0>(dst, tile + i * kGemmNr, bias_cols, keep, relu, cols);
           }
         }
       }
@@ -241,6 +284,8 @@ void conv2d_backward_filter_fast(float* dweight, float* dbias, const float* dout
   const int64_t chunks = (pixels + kFilterChunkPixels - 1) / kFilterChunkPixels;
   const int slices = int(std::min<int64_t>(kFilterSlices, chunks));
   const int64_t bias_offset = round_up(m_pad * n_pad, 16);
+  // A 1x1 conv whose channels fill whole panels reads its im2col rows straight from the input.
+  const bool direct_input = s.kernel == 1 && n_pad == cin;
 
 #pragma omp parallel num_threads(ws.threads())
   {
@@ -261,8 +306,9 @@ void conv2d_backward_filter_fast(float* dweight, float* dbias, const float* dout
         const int count = int(std::min<int64_t>(kFilterChunkPixels, pixels - p0));
         for (int q = 0; q < count; ++q) {
           const float* g = dout + (p0 + q) * cout;
-          std::memcpy(dout_chunk + q * m_pad, g, sizeof(float) * cout);
+          copy_channels(dout_chunk + q * m_pad, g, cout);
           for (int co = 0; co < cout; ++co) bias_partial[co] += g[co];
+          if (direct_input) continue;
           const int64_t p = p0 + q;
           const int64_t b = p / image_pixels, in_image = p % image_pixels;
           const int y = int(in_image / s.width), x = int(in_image % s.width);
@@ -272,21 +318,26 @@ void conv2d_backward_filter_fast(float* dweight, float* dbias, const float* dout
               const int ix = x + kx - pad;
               float* dst = col_chunk + q * n_pad + (ky * s.kernel + kx) * cin;
               if (iy < 0 || iy >= s.height || ix < 0 || ix >= s.width) {
-                std::memset(dst, 0, sizeof(float) * cin);
+                zero_channels(dst, cin);
               } else {
-                std::memcpy(dst, in + ((b * s.height + iy) * s.width + ix) * cin, sizeof(float) * cin);
+                copy_channels(dst, in + ((b * s.height + iy) * s.width + ix) * cin, cin);
               }
             }
           }
         }
         // dW^T[co, r] += sum_q dout_chunk[q, co] * col_chunk[q, r]
+        const float* cols = direct_input ? in + p0 * cin : col_chunk;
         for (int64_t n0 = 0; n0 < n_pad; n0 += panel) {
           for (int64_t m0 = 0; m0 < m_pad; m0 += kGemmMr) {
-            gemm_micro_tile(tile, dout_chunk + m0, 1, m_pad, col_chunk + n0, n_pad, count, panel);
+            gemm_micro_tile(tile, dout_chunk + m0, 1, m_pad, cols + n0, n_pad, count, panel);
             for (int i = 0; i < kGemmMr; ++i) {
               float* dst = partial + (m0 + i) * n_pad + n0;
               const float* sums = tile + i * kGemmNr;
-              for (int j = 0; j < panel; ++j) dst[j] += sums[j];
+              if (panel == kGemmNr) {
+                for (int j = 0; j < kGemmNr; ++j) dst[j] += sums[j];
+              } else {
+                for (int j = 0; j < panel; ++j) dst[j] += sums[j];
+              }
             }
           }
         }
