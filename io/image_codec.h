@@ -21,6 +21,8 @@ bool decode_image(const void* data, size_t size, int channels, int64_t max_pixel
 
 // Reads the dimensions from the header alone. Returns false when the bytes are not an image.
 bool peek_image_size(const void* data, size_t size, int* width, int* height, int* channels);
+// True for a 16-bit-per-sample PNG (decode_image scales those to 8 bits, which would garble class values).
+bool image_is_16_bit(const void* data, size_t size);
 
 std::string encode_png(const uint8_t* pixels, int height, int width, int channels);  // [h, w, c]
 std::string encode_jpeg(const uint8_t* pixels, int height, int width, int channels, int quality);

@@ -1,0 +1,149 @@
+// Image decode and encode through stb_image / stb_image_write, from and to memory, plus whole-file I/O.
+// Formats are recognised by their magic bytes (PNG, JPEG, GIF, BMP), as tf.image.decode_image does, so
+// arbitrary bytes are never guessed into an image. Sizes are checked from the header before decoding.
+#include "io/image_codec.h"
+
+#include <cerrno>
+#include <climits>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <stdexcept>
+
+#include <stb_image.h>
+#include <stb_image_write.h>
+
+namespace fcn {
+namespace {
+
+// Name of the format from the first bytes, or nullptr when it is none of the four.
+const char* sniff_format(const void* data, size_t size) {
+  const auto* b = static_cast<const unsigned char*>(data);
+  if (size >= 8 && std::memcmp(b, "\x89PNG\r\n\x1a\n", 8) == 0) return "PNG";
+  if (size >= 3 && b[0] == 0xFF && b[1] == 0xD8 && b[2] == 0xFF) return "JPEG";
+  if (size >= 6 && (std::memcmp(b, "GIF87a", 6) == 0 || std::memcmp(b, "GIF89a", 6) == 0)) return "GIF";
+  if (size >= 2 && b[0] == 'B' && b[1] == 'M') return "BMP";
+  return nullptr;
+}
+
+std::string first_bytes_hex(const void* data, size_t size) {
+  const auto* b = static_cast<const unsigned char*>(data);
+  std::string out;
+  char buf[4];
+  for (size_t i = 0; i < size && i < 8; ++i) {
+    std::snprintf(buf, sizeof(buf), "%s%02x", i == 0 ? "" : " ", b[i]);
+    out += buf;
+  }
+  return out.empty() ? "(empty)" : out;
+}
+
+void append_to_string(void* context, void* data, int size) {
+  static_cast<std::string*>(context)->append(static_cast<const char*>(data), size_t(size));
+}
+
+}  // namespace
+
+bool peek_image_size(const void* data, size_t size, int* width, int* height, int* channels) {
+  if (size > size_t(INT_MAX) || sniff_format(data, size) == nullptr) return false;
+  int w = 0, h = 0, c = 0;
+  if (stbi_info_from_memory(static_cast<const stbi_uc*>(data), int(size), &w, &h, &c) == 0) return false;
+  if (width) *width = w;
+  if (height) *height = h;
+  if (channels) *channels = c;
+  return true;
+}
+
+bool image_is_16_bit(const void* data, size_t size) {
+  if (size > size_t(INT_MAX) || sniff_format(data, size) == nullptr) return false;
+  return stbi_is_16_bit_from_memory(static_cast<const stbi_uc*>(data), int(size)) != 0;
+}
+
+bool decode_image(const void* data, size_t size, int channels, int64_t max_pixels, DecodedImage* out,
+                  std::string* error) {
+  auto fail = [&](const std::string& message) {
+    if (error) *error = message;
+    return false;
+  };
+  if (channels != 1 && channels != 3) return fail("decode_image: channels must be 1 or 3");
+  const char* format = sniff_format(data, size);
+  if (format == nullptr) {
+    return fail("not a PNG, JPEG, GIF or BMP image (" + std::to_string(size) + " bytes, starting " +
+                first_bytes_hex(data, size) + ")");
+  }
+  if (size > size_t(INT_MAX)) return fail("image bytes over 2 GiB");
+  int width = 0, height = 0, source_channels = 0;
+  if (stbi_info_from_memory(static_cast<const stbi_uc*>(data), int(size), &width, &height, &source_channels) == 0) {
+    return fail(std::string("unreadable ") + format + " header: " + stbi_failure_reason());
+  }
+  if (width <= 0 || height <= 0) return fail(std::string(format) + " with an empty size");
+  if (int64_t(width) * height > max_pixels) {
+    return fail(std::string(format) + " of " + std::to_string(width) + "x" + std::to_string(height) + " = " +
+                std::to_string(int64_t(width) * height) + " pixels, over the limit of " +
+                std::to_string(max_pixels) + " pixels");
+  }
+  int w = 0, h = 0, c = 0;
+  stbi_uc* pixels = stbi_load_from_memory(static_cast<const stbi_uc*>(data), int(size), &w, &h, &c, channels);
+  if (pixels == nullptr) return fail(std::string("cannot decode ") + format + ": " + stbi_failure_reason());
+  if (w != width || h != height) {  // the header and the decoder disagree: never hand out such an image
+    stbi_image_free(pixels);
+    return fail(std::string(format) + " header and pixel data disagree on the size");
+  }
+  out->width = w;
+  out->height = h;
+  out->channels = channels;
+  out->source_channels = c;
+  out->pixels.assign(pixels, pixels + size_t(w) * size_t(h) * size_t(channels));
+  stbi_image_free(pixels);
+  return true;
+}
+
+std::string encode_png(const uint8_t* pixels, int height, int width, int channels) {
+  std::string bytes;
+  if (stbi_write_png_to_func(append_to_string, &bytes, width, height, channels, pixels, width * channels) == 0) {
+    throw std::runtime_error("encode_png: cannot encode a " + std::to_string(width) + "x" +
+                             std::to_string(height) + "x" + std::to_string(channels) + " image");
+  }
+  return bytes;
+}
+
+std::string encode_jpeg(const uint8_t* pixels, int height, int width, int channels, int quality) {
+  std::string bytes;
+  if (stbi_write_jpg_to_func(append_to_string, &bytes, width, height, channels, pixels, quality) == 0) {
+    throw std::runtime_error("encode_jpeg: cannot encode a " + std::to_string(width) + "x" +
+                             std::to_string(height) + "x" + std::to_string(channels) + " image");
+  }
+  return bytes;
+}
+
+void write_file(const std::string& path, const std::string& bytes) {
+  std::FILE* file = std::fopen(path.c_str(), "wb");
+  if (file == nullptr) {
+    throw std::runtime_error("cannot create " + path + ": " + std::strerror(errno) +
+                             "\nHINT: check that the folder exists and is writable.");
+  }
+  size_t written = bytes.empty() ? 0 : std::fwrite(bytes.data(), 1, bytes.size(), file);
+  int write_errno = errno;
+  if (std::fclose(file) != 0 || written != bytes.size()) {
+    throw std::runtime_error("cannot write " + path + ": " + std::strerror(write_errno) +
+                             "\nHINT: check free disk space and permissions.");
+  }
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    throw std::runtime_error("cannot open " + path + ": " + std::strerror(errno) +
+                             "\nHINT: check that the path exists and is readable.");
+  }
+  std::string bytes;
+  in.seekg(0, std::ios::end);
+  std::streamoff size = in.tellg();
+  if (size < 0) throw std::runtime_error("cannot read " + path + " (not a regular file?)");
+  bytes.resize(size_t(size));
+  in.seekg(0, std::ios::beg);
+  in.read(bytes.data(), size);
+  if (in.gcount() != size) throw std::runtime_error("cannot read all of " + path + " (it changed while reading?)");
+  return bytes;
+}
+
+}  // namespace fcn
