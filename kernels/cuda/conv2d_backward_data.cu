@@ -10,7 +10,8 @@
 //   1 kNaive           one thread per din element, loops over taps and output channels
 //   2 kTiled           16x16 tile per block, one output per thread, K steps of 16 through shared memory
 //   3 kRegisterBlocked 128x64 tile per 256-thread block, 8x4 outputs per thread, float4 loads when Cout
-//                      is a multiple of 4 (A along co, B along co), double-buffered shared memory
+//                      is a multiple of 4 (A along co, B along co), float4 stores when Cin is,
+//                      double-buffered shared memory; for Cin <= 16 a 256x16 tile with 8x2 per thread
 // Versions 2 and 3 share the implicit-GEMM block in conv2d_igemm.cuh.
 //
 // Run / benchmark:
@@ -69,6 +70,8 @@ void backward_data1(float* din, const float* dout, const float* weight, const fl
 // ---- versions 2 and 3: implicit GEMM blocks ---------------------------------------------------------
 using BackwardData2 = igemm::Block<igemm::Mode::kBackwardData, 16, 16, 16, 1, 1, false>;
 using BackwardData3 = igemm::Block<igemm::Mode::kBackwardData, 128, 64, 16, 8, 4, true>;
+// Version 3 for Cin <= 16: a 256x16 tile, 8x2 outputs per thread.
+using BackwardData3Narrow = igemm::Block<igemm::Mode::kBackwardData, 256, 16, 16, 8, 2, true>;
 
 template <class B>
 void backward_data_igemm(float* din, const float* dout, const float* weight, const float* relu_out,
@@ -93,7 +96,11 @@ void conv2d_backward_data_cuda(float* din, const float* dout, const float* weigh
       backward_data_igemm<BackwardData2>(din, dout, weight, relu_out, s, false, stream);
       return;
     case ConvAlgo::kRegisterBlocked:
-      backward_data_igemm<BackwardData3>(din, dout, weight, relu_out, s, true, stream);
+      if (s.in_channels <= 16) {
+        backward_data_igemm<BackwardData3Narrow>(din, dout, weight, relu_out, s, true, stream);
+      } else {
+        backward_data_igemm<BackwardData3>(din, dout, weight, relu_out, s, true, stream);
+      }
       return;
   }
   throw std::runtime_error("conv2d_backward_data_cuda: unknown ConvAlgo " + std::to_string(int(algo)) +

@@ -14,7 +14,8 @@
 //   2 kTiled           16x16 tile per block, one output per thread, 16 pixels per shared-memory step,
 //                      pixels split into chunks + ordered chunk sum
 //   3 kRegisterBlocked 64x64 tile per 128-thread block, 8x4 outputs per thread, float4 loads when Cin /
-//                      Cout are multiples of 4, double-buffered shared memory, chunks + ordered sum
+//                      Cout are multiples of 4, double-buffered shared memory, chunks + ordered sum;
+//                      for Cout <= 16 a 64x16 tile with 4x2 outputs per thread
 // Versions 2 and 3 share the implicit-GEMM block in conv2d_igemm.cuh.
 //
 // Run / benchmark:
@@ -90,6 +91,9 @@ void backward_filter1(float* dweight, float* dbias, const float* dout, const flo
 // ---- versions 2 and 3: chunked implicit GEMM + ordered chunk sum ------------------------------------
 using BackwardFilter2 = igemm::Block<igemm::Mode::kBackwardFilter, 16, 16, 16, 1, 1, false>;
 using BackwardFilter3 = igemm::Block<igemm::Mode::kBackwardFilter, 64, 64, 16, 8, 4, true>;
+// Version 3 for Cout <= 16 (the logits): a 64x16 tile, 4x2 outputs per thread.
+using BackwardFilter3Narrow = igemm::Block<igemm::Mode::kBackwardFilter, 64, 16, 16, 4, 2, true>;
+bool narrow(const ConvShape& s) { return s.out_channels <= 16; }
 
 using igemm::chunk_plan;
 using igemm::ChunkPlan;
@@ -180,7 +184,8 @@ void backward_filter_igemm(float* dweight, float* dbias, const float* dout, cons
 size_t conv2d_backward_filter_workspace_bytes(const ConvShape& s, ConvAlgo algo) {
   switch (algo) {
     case ConvAlgo::kTiled: return chunk_plan<BackwardFilter2>(s).bytes;
-    case ConvAlgo::kRegisterBlocked: return chunk_plan<BackwardFilter3>(s).bytes;
+    case ConvAlgo::kRegisterBlocked:
+      return narrow(s) ? chunk_plan<BackwardFilter3Narrow>(s).bytes : chunk_plan<BackwardFilter3>(s).bytes;
     case ConvAlgo::kCudnn:  // cuDNN's workspace is cached inside conv2d_cudnn.cu
     case ConvAlgo::kNaive: return 0;
   }
@@ -206,8 +211,13 @@ void conv2d_backward_filter_cuda(float* dweight, float* dbias, const float* dout
                                              stream);
       return;
     case ConvAlgo::kRegisterBlocked:
-      backward_filter_igemm<BackwardFilter3>(dweight, dbias, dout, in, s, true, workspace, workspace_bytes,
-                                             stream);
+      if (narrow(s)) {
+        backward_filter_igemm<BackwardFilter3Narrow>(dweight, dbias, dout, in, s, true, workspace,
+                                                     workspace_bytes, stream);
+      } else {
+        backward_filter_igemm<BackwardFilter3>(dweight, dbias, dout, in, s, true, workspace, workspace_bytes,
+                                               stream);
+      }
       return;
   }
   throw std::runtime_error("conv2d_backward_filter_cuda: unknown ConvAlgo " + std::to_string(int(algo)) +

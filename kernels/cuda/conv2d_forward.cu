@@ -8,7 +8,8 @@
 //   2 kTiled           16x16 output tile per block, one output per thread, 16-wide K steps through
 //                      shared memory (each input value fetched once per tile instead of once per output)
 //   3 kRegisterBlocked 128x64 tile per 256-thread block, 8x4 outputs per thread in registers, float4
-//                      loads when Cin and Cout are multiples of 4, double-buffered shared memory
+//                      loads and stores when Cin / Cout are multiples of 4, double-buffered shared memory;
+//                      for Cout <= 16 a 256x16 tile with 8x2 outputs per thread instead
 // Versions 2 and 3 share the implicit-GEMM block in conv2d_igemm.cuh.
 //
 // Run / benchmark:
@@ -68,6 +69,9 @@ void forward1(float* out, const float* in, const float* weight, const float* bia
 // ---- versions 2 and 3: implicit GEMM blocks ---------------------------------------------------------
 using Forward2 = igemm::Block<igemm::Mode::kForward, 16, 16, 16, 1, 1, false>;
 using Forward3 = igemm::Block<igemm::Mode::kForward, 128, 64, 16, 8, 4, true>;
+// Version 3 for Cout <= 16 (the logits): a 256x16 tile, 8x2 outputs per thread, so that a narrow N
+// does not waste most of a 64-wide tile.
+using Forward3Narrow = igemm::Block<igemm::Mode::kForward, 256, 16, 16, 8, 2, true>;
 
 template <class B>
 void forward_igemm(float* out, const float* in, const float* weight, const float* bias, const ConvShape& s,
@@ -87,7 +91,11 @@ void conv2d_forward_cuda(float* out, const float* in, const float* weight, const
     case ConvAlgo::kNaive: forward1(out, in, weight, bias, s, relu, stream); return;
     case ConvAlgo::kTiled: forward_igemm<Forward2>(out, in, weight, bias, s, relu, false, stream); return;
     case ConvAlgo::kRegisterBlocked:
-      forward_igemm<Forward3>(out, in, weight, bias, s, relu, true, stream);
+      if (s.out_channels <= 16) {
+        forward_igemm<Forward3Narrow>(out, in, weight, bias, s, relu, true, stream);
+      } else {
+        forward_igemm<Forward3>(out, in, weight, bias, s, relu, true, stream);
+      }
       return;
   }
   throw std::runtime_error("conv2d_forward_cuda: unknown ConvAlgo " + std::to_string(int(algo)) +

@@ -56,6 +56,7 @@ struct Args {
   int m = 0, n = 0, k = 0;  // GEMM sizes
   int k_per_chunk = 0;      // K elements per blockIdx.z chunk (a multiple of BK); = k when not split
   int a_vec = 0, b_vec = 0;  // float4 loads allowed for A / B (shape multiples of 4 and 16-byte aligned)
+  int out_vec = 0;           // float4 stores allowed (N % 4 == 0, output 16-byte aligned)
 };
 
 // One group of 4 elements of a tile: its k (row of the k-major tile) and w (column: m or n) offsets,
@@ -368,30 +369,52 @@ FCN_UNROLL
     }
   }
 
-  // Writes the thread's TM x TN outputs with the direction's epilogue.
+  // The direction's epilogue for one output value at column n, flat index idx.
+  __host__ __device__ __forceinline__ static float finish(const Args& a, float v, int n, int64_t idx) {
+    if constexpr (kMode == Mode::kForward) {
+      if (a.bias) v += load_float(a.bias + n);
+      if (a.relu) v = v > 0.f ? v : 0.f;
+    } else if constexpr (kMode == Mode::kBackwardData) {
+      if (a.relu_mask && !(load_float(a.relu_mask + idx) > 0.f)) v = 0.f;
+    }
+    return v;
+  }
+
+  // Writes the thread's TM x TN outputs: float4 stores when N % 4 == 0 and the output is aligned.
   __host__ __device__ __forceinline__ static void epilogue(const Thread& t, const Args& a, const Origin& o,
                                                           int tid) {
     const int tx = tid % kThreadsN;
     const int ty = tid / kThreadsN;
     float* out = a.out;
     if constexpr (kMode == Mode::kBackwardFilter) out += int64_t(o.chunk) * a.m * a.n;
-FCN_UNROLL
+    FCN_UNROLL
     for (int i = 0; i < TM; ++i) {
       const int m = o.m0 + ty * TM + i;
       if (m >= a.m) continue;
-FCN_UNROLL
+      if constexpr (TN % 4 == 0) {
+        if (a.out_vec) {
+          FCN_UNROLL
+          for (int j = 0; j < TN; j += 4) {
+            const int n = o.n0 + tx * TN + j;  // n % 4 == 0 and N % 4 == 0: n < N covers n + 3
+            if (n < a.n) {
+              const int64_t idx = int64_t(m) * a.n + n;
+              float4 v;
+              v.x = finish(a, t.acc[i][j], n, idx);
+              v.y = finish(a, t.acc[i][j + 1], n + 1, idx + 1);
+              v.z = finish(a, t.acc[i][j + 2], n + 2, idx + 2);
+              v.w = finish(a, t.acc[i][j + 3], n + 3, idx + 3);
+              *reinterpret_cast<float4*>(out + idx) = v;
+            }
+          }
+          continue;
+        }
+      }
+      FCN_UNROLL
       for (int j = 0; j < TN; ++j) {
         const int n = o.n0 + tx * TN + j;
         if (n >= a.n) continue;
-        float v = t.acc[i][j];
         const int64_t idx = int64_t(m) * a.n + n;
-        if constexpr (kMode == Mode::kForward) {
-          if (a.bias) v += load_float(a.bias + n);
-          if (a.relu) v = v > 0.f ? v : 0.f;
-        } else if constexpr (kMode == Mode::kBackwardData) {
-          if (a.relu_mask && !(load_float(a.relu_mask + idx) > 0.f)) v = 0.f;
-        }
-        out[idx] = v;
+        out[idx] = finish(a, t.acc[i][j], n, idx);
       }
     }
   }
@@ -476,6 +499,7 @@ inline Args forward_args(float* out, const float* in, const float* weight, const
   a.k_per_chunk = a.k > 0 ? a.k : 1;
   a.a_vec = allow_float4 && s.in_channels % 4 == 0 && aligned16(in);
   a.b_vec = allow_float4 && s.out_channels % 4 == 0 && aligned16(weight);
+  a.out_vec = allow_float4 && a.n % 4 == 0 && aligned16(out);
   return a;
 }
 
@@ -490,6 +514,7 @@ inline Args backward_data_args(float* din, const float* dout, const float* weigh
   // A (dout) and B (weight rows of Cout) both run along co.
   a.a_vec = allow_float4 && s.out_channels % 4 == 0 && aligned16(dout);
   a.b_vec = allow_float4 && s.out_channels % 4 == 0 && aligned16(weight);
+  a.out_vec = allow_float4 && a.n % 4 == 0 && aligned16(din);
   return a;
 }
 
@@ -502,8 +527,8 @@ struct ChunkPlan {
   size_t dweight_offset = 0, dbias_offset = 0, bytes = 0;
 };
 
-constexpr int64_t kFilterTargetBlocks = 1024;  // several waves on a 132-SM GPU
-constexpr int64_t kFilterMaxChunks = 4096;
+constexpr int64_t kFilterTargetBlocks = 4096;  // ~6 waves of ~660 resident blocks on a 132-SM GPU: small tail
+constexpr int64_t kFilterMaxChunks = 8192;
 
 template <class B>
 ChunkPlan chunk_plan(const ConvShape& s) {
@@ -537,6 +562,7 @@ Args backward_filter_args(float* partial_weight, const float* dout, const float*
   a.k_per_chunk = plan.pixels_per_chunk;
   a.a_vec = allow_float4 && s.in_channels % 4 == 0 && aligned16(in);
   a.b_vec = allow_float4 && s.out_channels % 4 == 0 && aligned16(dout);
+  a.out_vec = allow_float4 && a.n % 4 == 0 && aligned16(partial_weight);  // chunk stride M*N keeps alignment
   return a;
 }
 

@@ -185,6 +185,9 @@ using Data2 = Block<Mode::kBackwardData, 16, 16, 16, 1, 1, false>;
 using Data3 = Block<Mode::kBackwardData, 128, 64, 16, 8, 4, true>;
 using Filter2 = Block<Mode::kBackwardFilter, 16, 16, 16, 1, 1, false>;
 using Filter3 = Block<Mode::kBackwardFilter, 64, 64, 16, 8, 4, true>;
+using Forward3Narrow = Block<Mode::kForward, 256, 16, 16, 8, 2, true>;
+using Data3Narrow = Block<Mode::kBackwardData, 256, 16, 16, 8, 2, true>;
+using Filter3Narrow = Block<Mode::kBackwardFilter, 64, 16, 16, 4, 2, true>;
 
 }  // namespace
 
@@ -206,6 +209,9 @@ int main() {
     check_backward_data<Data3>("backward-data v3 mask", s, true, true, rng);
     check_backward_filter<Filter2>("backward-filter v2", s, false, rng);
     check_backward_filter<Filter3>("backward-filter v3", s, true, rng);
+    check_forward<Forward3Narrow>("forward v3 narrow relu", s, true, true, rng);
+    check_backward_data<Data3Narrow>("backward-data v3 narrow mask", s, true, true, rng);
+    check_backward_filter<Filter3Narrow>("backward-filter v3 narrow", s, true, rng);
   }
   std::printf("overall okay: %d\n", failures == 0 ? 1 : 0);
   return failures == 0 ? 0 : 1;

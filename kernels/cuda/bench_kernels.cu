@@ -1,0 +1,562 @@
+// `fcn bench kernels` (see bench_kernels.h): every convolution version at the model's shapes, validated
+// then timed, plus the ops registered through add_benchmark(). Validation, per conv op:
+//   1. v1 (naive) runs on a small odd shape of the same channels and is compared with the CPU reference
+//      element by element: |gpu - ref| <= 1e-5 * sum|terms| (+1e-30), the fp32 rounding bound of a sum.
+//   2. At full shape every version's output (poisoned with NaN first) is compared with v1's:
+//      ||out - v1|| / ||v1|| < 1e-4 and no NaN. fp32 re-association moves this by ~1e-7 (forward, data)
+//      to ~6e-6 (backward-filter's 2M-term sums; v1 accumulates those in double); indexing errors are O(1).
+//   A version that fails is reported FAIL and not timed.
+// Timing: 2 warm-up runs, then `repeats` runs each timed with CUDA events after an L2 flush (a memset of
+// 2 x the L2 size); the median is reported. Inputs are uniform random in [-1, 1] (never zeros).
+// The cuDNN rows time the convolution on an already transposed KRSC filter; the weight transpose is
+// timed on its own row ("cudnn weight transpose"). The cuDNN forward includes its bias and ReLU passes,
+// backward-data its ReLU-mask pass, backward-filter its dbias pass (as ours do).
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <ctime>
+#include <fstream>
+#include <memory>
+#include <random>
+#include <sstream>
+#include <vector>
+
+#include "kernels/cpu/reference.h"
+#include "kernels/cuda/bench_kernels.h"
+#include "kernels/cuda/check.cuh"
+#include "kernels/cuda/conv2d.cuh"
+#include "kernels/cuda/conv2d_cudnn.cuh"
+
+namespace fcn {
+namespace {
+
+constexpr double kFp32PeakFlops = 66.9e12;  // H200 FP32 CUDA cores (docs: PERFORMANCE.md)
+constexpr double kConvRelTolerance = 1e-4;
+
+std::vector<BenchEntry>& registry() {
+  static std::vector<BenchEntry> entries;
+  return entries;
+}
+
+// ---- device helpers --------------------------------------------------------------------------------
+struct DeviceBuffer {
+  float* ptr = nullptr;
+  size_t count = 0;
+  DeviceBuffer() = default;
+  explicit DeviceBuffer(size_t n) : count(n) {
+    if (n) CUDA_CHECK(cudaMalloc(&ptr, n * sizeof(float)));
+  }
+  DeviceBuffer(const DeviceBuffer&) = delete;
+  DeviceBuffer& operator=(const DeviceBuffer&) = delete;
+  DeviceBuffer(DeviceBuffer&& other) noexcept : ptr(other.ptr), count(other.count) {
+    other.ptr = nullptr, other.count = 0;
+  }
+  DeviceBuffer& operator=(DeviceBuffer&& other) noexcept {
+    if (this != &other) {
+      if (ptr) cudaFree(ptr);
+      ptr = other.ptr, count = other.count;
+      other.ptr = nullptr, other.count = 0;
+    }
+    return *this;
+  }
+  ~DeviceBuffer() {
+    if (ptr) cudaFree(ptr);  // no check: destructors must not throw
+  }
+  size_t bytes() const { return count * sizeof(float); }
+};
+
+__device__ __forceinline__ uint32_t mix32(uint64_t x) {
+  x ^= x >> 33;
+  x *= 0xff51afd7ed558ccdull;
+  x ^= x >> 33;
+  x *= 0xc4ceb9fe1a85ec53ull;
+  x ^= x >> 33;
+  return uint32_t(x);
+}
+
+// data [n] = uniform in [lo, hi) from a hash of (seed, index)
+__global__ void fill_uniform_kernel(float* data, int64_t n, uint64_t seed, float lo, float hi) {
+  for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x) {
+    const float u = float(mix32(seed * 0x9e3779b97f4a7c15ull + uint64_t(i)) >> 8) * (1.f / 16777216.f);
+    data[i] = lo + (hi - lo) * u;
+  }
+}
+
+void fill_uniform(DeviceBuffer& b, uint64_t seed) {
+  if (!b.count) return;
+  fill_uniform_kernel<<<1024, 256>>>(b.ptr, int64_t(b.count), seed, -1.f, 1.f);
+  CUDA_CHECK_LAUNCH();
+}
+
+// Per-block partial sums of (out - ref)^2 and ref^2, and a count of non-finite outputs.
+constexpr int kCompareBlocks = 1024;
+constexpr int kCompareThreads = 256;
+__global__ void compare_kernel(double* partials,  // [kCompareBlocks, 3]
+                               const float* out, const float* ref, int64_t n) {
+  __shared__ double sums[3][kCompareThreads];
+  double d2 = 0, r2 = 0, bad = 0;
+  for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x) {
+    const double o = out[i], r = ref[i];
+    if (!isfinite(o)) {
+      bad += 1;
+      continue;
+    }
+    d2 += (o - r) * (o - r);
+    r2 += r * r;
+  }
+  sums[0][threadIdx.x] = d2, sums[1][threadIdx.x] = r2, sums[2][threadIdx.x] = bad;
+  __syncthreads();
+  for (int stride = kCompareThreads / 2; stride > 0; stride /= 2) {
+    if (int(threadIdx.x) < stride)
+      for (int j = 0; j < 3; ++j) sums[j][threadIdx.x] += sums[j][threadIdx.x + stride];
+    __syncthreads();
+  }
+  if (threadIdx.x == 0)
+    for (int j = 0; j < 3; ++j) partials[blockIdx.x * 3 + j] = sums[j][0];
+}
+
+// "" when ||out - ref|| / ||ref|| < tolerance and every output is finite, else what is wrong.
+std::string compare_device(const float* out, const float* ref, size_t n, const char* what) {
+  if (n == 0) return "";
+  double* partials = nullptr;
+  CUDA_CHECK(cudaMalloc(&partials, kCompareBlocks * 3 * sizeof(double)));
+  compare_kernel<<<kCompareBlocks, kCompareThreads>>>(partials, out, ref, int64_t(n));
+  std::vector<double> host(kCompareBlocks * 3);
+  const cudaError_t launch = cudaGetLastError();
+  const cudaError_t copy = cudaMemcpy(host.data(), partials, host.size() * sizeof(double), cudaMemcpyDeviceToHost);
+  cudaFree(partials);
+  CUDA_CHECK(launch);
+  CUDA_CHECK(copy);
+  double d2 = 0, r2 = 0, bad = 0;
+  for (int b = 0; b < kCompareBlocks; ++b) d2 += host[b * 3], r2 += host[b * 3 + 1], bad += host[b * 3 + 2];
+  std::ostringstream msg;
+  if (bad > 0) {
+    msg << what << ": " << int64_t(bad) << " non-finite (unwritten?) outputs";
+    return msg.str();
+  }
+  const double rel = r2 > 0 ? std::sqrt(d2 / r2) : std::sqrt(d2);
+  if (!(rel < kConvRelTolerance)) {
+    msg << what << ": relative L2 error " << rel << " >= " << kConvRelTolerance;
+    return msg.str();
+  }
+  return "";
+}
+
+struct EventTimer {
+  cudaEvent_t start = nullptr, stop = nullptr;
+  EventTimer() {
+    CUDA_CHECK(cudaEventCreate(&start));
+    CUDA_CHECK(cudaEventCreate(&stop));
+  }
+  ~EventTimer() {
+    cudaEventDestroy(start);
+    cudaEventDestroy(stop);
+  }
+};
+
+// Median milliseconds of `repeats` runs, each after an L2 flush.
+double time_median_ms(const std::function<void()>& run, int repeats, DeviceBuffer& l2_flush) {
+  EventTimer timer;
+  for (int i = 0; i < 2; ++i) run();  // warm-up: module load, cuDNN plans, caches
+  CUDA_CHECK(cudaDeviceSynchronize());
+  std::vector<double> times;
+  for (int r = 0; r < repeats; ++r) {
+    CUDA_CHECK(cudaMemsetAsync(l2_flush.ptr, r & 0xff, l2_flush.bytes()));
+    CUDA_CHECK(cudaEventRecord(timer.start));
+    run();
+    CUDA_CHECK(cudaEventRecord(timer.stop));
+    CUDA_CHECK(cudaEventSynchronize(timer.stop));
+    float ms = 0;
+    CUDA_CHECK(cudaEventElapsedTime(&ms, timer.start, timer.stop));
+    times.push_back(ms);
+  }
+  std::sort(times.begin(), times.end());
+  return times[times.size() / 2];
+}
+
+// ---- results -----------------------------------------------------------------------------------------
+struct Row {
+  std::string op, version, status;  // status "" = ok
+  double ms = 0, flops = 0, bytes = 0;
+  bool baseline = false;
+};
+
+bool is_baseline_name(const std::string& version) {
+  return version == "cudnn" || version == "cublas" || version.rfind("baseline", 0) == 0;
+}
+
+bool op_selected(const std::string& op, const std::string& filter) {
+  if (filter.empty() || filter == "all") return true;
+  std::stringstream tokens(filter);
+  std::string token;
+  while (std::getline(tokens, token, ',')) {
+    if (!token.empty() && op.find(token) != std::string::npos) return true;
+  }
+  return false;
+}
+
+std::string format_table(const std::vector<Row>& rows) {
+  std::ostringstream t;
+  t << "| op | version | time ms | GFLOP/s | % of FP32 peak | GB/s | x baseline |\n";
+  t << "|---|---|---:|---:|---:|---:|---:|\n";
+  for (const Row& r : rows) {
+    t << "| " << r.op << " | " << r.version << " | ";
+    if (!r.status.empty()) {
+      t << r.status << " | | | | |\n";
+      continue;
+    }
+    char buf[256];
+    const double seconds = r.ms * 1e-3;
+    std::string gflops = "", peak = "", gbs = "", ratio = "";
+    if (r.flops > 0) {
+      std::snprintf(buf, sizeof(buf), "%.0f", r.flops / seconds * 1e-9), gflops = buf;
+      std::snprintf(buf, sizeof(buf), "%.1f%%", 100.0 * r.flops / seconds / kFp32PeakFlops), peak = buf;
+    }
+    if (r.bytes > 0) std::snprintf(buf, sizeof(buf), "%.0f", r.bytes / seconds * 1e-9), gbs = buf;
+    for (const Row& b : rows) {  // the group's baseline, if it ran
+      if (b.op == r.op && b.baseline && b.status.empty() && b.ms > 0) {
+        std::snprintf(buf, sizeof(buf), "%.2f", b.ms / r.ms), ratio = buf;
+        break;
+      }
+    }
+    std::snprintf(buf, sizeof(buf), "%.3f", r.ms);
+    t << buf << " | " << gflops << " | " << peak << " | " << gbs << " | " << ratio << " |\n";
+  }
+  return t.str();
+}
+
+// ---- convolutions ------------------------------------------------------------------------------------
+enum Direction { kFwd = 0, kData = 1, kFilter = 2 };
+
+struct ConvCase {
+  std::string op;
+  ConvShape shape;
+  Direction dir;
+  bool relu;  // forward: ReLU epilogue; data: mask by relu_out (the layer below's ReLU output)
+};
+
+std::string shape_label(const ConvShape& s) {
+  return std::to_string(s.kernel) + "x" + std::to_string(s.kernel) + " " + std::to_string(s.in_channels) +
+         "->" + std::to_string(s.out_channels);
+}
+
+std::vector<ConvCase> conv_cases(const KernelBenchOptions& o) {
+  const ConvShape conv1{o.batch, o.size, o.size, 3, o.channels, 3};
+  const ConvShape conv2{o.batch, o.size, o.size, o.channels, o.channels, 3};
+  const ConvShape logits{o.batch, o.size, o.size, o.channels, o.classes, 1};
+  std::vector<ConvCase> cases;
+  cases.push_back({"conv1 fwd " + shape_label(conv1), conv1, kFwd, true});
+  cases.push_back({"conv1 filter " + shape_label(conv1), conv1, kFilter, false});
+  cases.push_back({"conv2 fwd " + shape_label(conv2), conv2, kFwd, true});
+  cases.push_back({"conv2 data " + shape_label(conv2), conv2, kData, true});
+  cases.push_back({"conv2 filter " + shape_label(conv2), conv2, kFilter, false});
+  cases.push_back({"logits fwd " + shape_label(logits), logits, kFwd, false});
+  cases.push_back({"logits data " + shape_label(logits), logits, kData, true});
+  cases.push_back({"logits filter " + shape_label(logits), logits, kFilter, false});
+  return cases;
+}
+
+// The buffers of one case: inputs random, outputs for the version under test and v1's reference.
+struct ConvBuffers {
+  DeviceBuffer in, weight, bias, dout, relu_out;       // inputs (as the direction needs)
+  DeviceBuffer out, out_bias;                          // output under test (+ dbias for filter)
+  DeviceBuffer ref, ref_bias;                          // v1's output
+  DeviceBuffer weight_krsc, workspace_floats;          // cuDNN filter layout; backward-filter workspace
+};
+
+void run_conv(const ConvCase& c, ConvBuffers& b, ConvAlgo algo, float* out, float* out_bias) {
+  const ConvShape& s = c.shape;
+  switch (c.dir) {
+    case kFwd: conv2d_forward_cuda(out, b.in.ptr, b.weight.ptr, b.bias.ptr, s, c.relu, algo, 0); break;
+    case kData:
+      conv2d_backward_data_cuda(out, b.dout.ptr, b.weight.ptr, c.relu ? b.relu_out.ptr : nullptr, s, algo, 0);
+      break;
+    case kFilter:
+      conv2d_backward_filter_cuda(out, out_bias, b.dout.ptr, b.in.ptr, s, algo, b.workspace_floats.ptr,
+                                  b.workspace_floats.bytes(), 0);
+      break;
+  }
+}
+
+// The cuDNN row: the convolution alone on the pre-transposed KRSC filter.
+void run_cudnn_krsc(const ConvCase& c, ConvBuffers& b, float* out, float* out_bias) {
+  const ConvShape& s = c.shape;
+  switch (c.dir) {
+    case kFwd: cudnn_baseline::forward_krsc(out, b.in.ptr, b.weight_krsc.ptr, b.bias.ptr, s, c.relu, 0); break;
+    case kData:
+      cudnn_baseline::backward_data_krsc(out, b.dout.ptr, b.weight_krsc.ptr, c.relu ? b.relu_out.ptr : nullptr,
+                                         s, 0);
+      break;
+    case kFilter:
+      cudnn_baseline::backward_filter_krsc(b.weight_krsc.ptr, out_bias, b.dout.ptr, b.in.ptr, s, 0);
+      cudnn_baseline::weight_from_krsc(out, b.weight_krsc.ptr, s, 0);  // for validation only (untimed path)
+      break;
+  }
+}
+
+size_t output_count(const ConvCase& c) {
+  return c.dir == kFwd ? c.shape.out_size() : c.dir == kData ? c.shape.in_size() : c.shape.weight_size();
+}
+
+// Step 1: v1 on a small odd shape with the same channels against the CPU reference.
+std::string check_v1_against_cpu(const ConvCase& c) {
+  ConvShape s = c.shape;
+  s.batch = 2, s.height = 7, s.width = 9;
+  std::mt19937 rng(17);
+  std::uniform_real_distribution<float> dist(-1.f, 1.f);
+  auto random = [&](int64_t n) {
+    std::vector<float> v(static_cast<size_t>(n));
+    for (auto& x : v) x = dist(rng);
+    return v;
+  };
+  auto abs_of = [](std::vector<float> v) {
+    for (auto& x : v) x = std::fabs(x);
+    return v;
+  };
+  auto upload = [](const std::vector<float>& v) {
+    auto d = std::make_unique<DeviceBuffer>(v.size());
+    CUDA_CHECK(cudaMemcpy(d->ptr, v.data(), d->bytes(), cudaMemcpyHostToDevice));
+    return d;
+  };
+  auto download = [](const DeviceBuffer& d) {
+    std::vector<float> v(d.count);
+    CUDA_CHECK(cudaMemcpy(v.data(), d.ptr, d.bytes(), cudaMemcpyDeviceToHost));
+    return v;
+  };
+  std::vector<float> want, bound, got, want_bias, bound_bias, got_bias;
+  if (c.dir == kFwd) {
+    auto in = random(s.in_size()), w = random(s.weight_size()), bias = random(s.out_channels);
+    want.assign(s.out_size(), 0.f), bound.assign(s.out_size(), 0.f);
+    conv2d_forward_ref(want.data(), in.data(), w.data(), bias.data(), s);
+    const auto ain = abs_of(in), aw = abs_of(w), abias = abs_of(bias);
+    conv2d_forward_ref(bound.data(), ain.data(), aw.data(), abias.data(), s);
+    if (c.relu)
+      for (auto& x : want) x = x > 0.f ? x : 0.f;
+    auto d_in = upload(in), d_w = upload(w), d_bias = upload(bias);
+    DeviceBuffer d_out(s.out_size());
+    conv2d_forward_cuda(d_out.ptr, d_in->ptr, d_w->ptr, d_bias->ptr, s, c.relu, ConvAlgo::kNaive, 0);
+    got = download(d_out);
+  } else if (c.dir == kData) {
+    auto dout = random(s.out_size()), w = random(s.weight_size()), mask = random(s.in_size());
+    want.assign(s.in_size(), 0.f), bound.assign(s.in_size(), 0.f);
+    conv2d_backward_data_ref(want.data(), dout.data(), w.data(), s);
+    const auto adout = abs_of(dout), aw = abs_of(w);
+    conv2d_backward_data_ref(bound.data(), adout.data(), aw.data(), s);
+    if (c.relu)
+      for (size_t i = 0; i < want.size(); ++i) want[i] = mask[i] > 0.f ? want[i] : 0.f;
+    auto d_dout = upload(dout), d_w = upload(w), d_mask = upload(mask);
+    DeviceBuffer d_din(s.in_size());
+    conv2d_backward_data_cuda(d_din.ptr, d_dout->ptr, d_w->ptr, c.relu ? d_mask->ptr : nullptr, s,
+                              ConvAlgo::kNaive, 0);
+    got = download(d_din);
+  } else {
+    auto dout = random(s.out_size()), in = random(s.in_size());
+    want.assign(s.weight_size(), 0.f), bound.assign(s.weight_size(), 0.f);
+    want_bias.assign(s.out_channels, 0.f), bound_bias.assign(s.out_channels, 0.f);
+    conv2d_backward_filter_ref(want.data(), want_bias.data(), dout.data(), in.data(), s);
+    const auto adout = abs_of(dout), ain = abs_of(in);
+    conv2d_backward_filter_ref(bound.data(), bound_bias.data(), adout.data(), ain.data(), s);
+    auto d_dout = upload(dout), d_in = upload(in);
+    DeviceBuffer d_dw(s.weight_size()), d_db(s.out_channels);
+    conv2d_backward_filter_cuda(d_dw.ptr, d_db.ptr, d_dout->ptr, d_in->ptr, s, ConvAlgo::kNaive, nullptr, 0, 0);
+    got = download(d_dw);
+    got_bias = download(d_db);
+  }
+  auto within = [](const std::vector<float>& g, const std::vector<float>& w, const std::vector<float>& bnd) {
+    for (size_t i = 0; i < g.size(); ++i) {
+      if (!(std::fabs(double(g[i]) - w[i]) <= 1e-5 * bnd[i] + 1e-30)) return false;
+    }
+    return true;
+  };
+  if (!within(got, want, bound) || !within(got_bias, want_bias, bound_bias)) {
+    return "v1 disagrees with the CPU reference on B=2 H=7 W=9";
+  }
+  return "";
+}
+
+void bench_conv_case(const ConvCase& c, const KernelBenchOptions& o, DeviceBuffer& l2_flush,
+                     std::vector<Row>& rows, int& failures) {
+  const ConvShape& s = c.shape;
+  std::printf("%s: B=%d H=%d W=%d ...\n", c.op.c_str(), s.batch, s.height, s.width);
+  std::fflush(stdout);
+  const std::string cpu_problem = check_v1_against_cpu(c);
+
+  ConvBuffers b;
+  uint64_t seed = 1000 + uint64_t(c.dir) * 10 + uint64_t(s.in_channels);
+  if (c.dir != kData) b.in = DeviceBuffer(s.in_size()), fill_uniform(b.in, seed++);
+  if (c.dir != kFilter) b.weight = DeviceBuffer(s.weight_size()), fill_uniform(b.weight, seed++);
+  if (c.dir == kFwd) b.bias = DeviceBuffer(s.out_channels), fill_uniform(b.bias, seed++);
+  if (c.dir != kFwd) b.dout = DeviceBuffer(s.out_size()), fill_uniform(b.dout, seed++);
+  if (c.dir == kData && c.relu) b.relu_out = DeviceBuffer(s.in_size()), fill_uniform(b.relu_out, seed++);
+  const size_t n_out = output_count(c);
+  b.out = DeviceBuffer(n_out), b.ref = DeviceBuffer(n_out);
+  if (c.dir == kFilter) b.out_bias = DeviceBuffer(s.out_channels), b.ref_bias = DeviceBuffer(s.out_channels);
+  b.weight_krsc = DeviceBuffer(s.weight_size());
+  size_t workspace_bytes = 0;
+  if (c.dir == kFilter) {
+    for (ConvAlgo algo : {ConvAlgo::kTiled, ConvAlgo::kRegisterBlocked})
+      workspace_bytes = std::max(workspace_bytes, conv2d_backward_filter_workspace_bytes(s, algo));
+    b.workspace_floats = DeviceBuffer((workspace_bytes + sizeof(float) - 1) / sizeof(float));
+  }
+  const double flops = s.flops();
+  // Minimal traffic: each input once, each output once.
+  double bytes = 0;
+  if (c.dir == kFwd) bytes = 4.0 * (s.in_size() + s.weight_size() + s.out_channels + s.out_size());
+  if (c.dir == kData) bytes = 4.0 * (s.out_size() + s.weight_size() + (c.relu ? 2.0 : 1.0) * s.in_size());
+  if (c.dir == kFilter) bytes = 4.0 * (s.out_size() + s.in_size() + s.weight_size() + s.out_channels);
+
+  // v1's full-shape output is the reference for every other version.
+  CUDA_CHECK(cudaMemset(b.ref.ptr, 0xff, b.ref.bytes()));  // NaN: unwritten outputs fail the check
+  if (c.dir == kFilter) CUDA_CHECK(cudaMemset(b.ref_bias.ptr, 0xff, b.ref_bias.bytes()));
+  run_conv(c, b, ConvAlgo::kNaive, b.ref.ptr, b.ref_bias.ptr);
+  CUDA_CHECK(cudaDeviceSynchronize());
+
+  for (int v = 0; v < kNumConvAlgos; ++v) {
+    const ConvAlgo algo = ConvAlgo(v);
+    Row row;
+    row.op = c.op;
+    row.version = conv_algo_name(algo);
+    row.baseline = algo == ConvAlgo::kCudnn;
+    row.flops = flops;
+    row.bytes = bytes;
+    try {
+      std::string problem;
+      if (algo == ConvAlgo::kNaive) problem = cpu_problem;
+      std::function<void()> run;
+      if (algo == ConvAlgo::kCudnn) {
+        if (c.dir != kFilter) cudnn_baseline::weight_to_krsc(b.weight_krsc.ptr, b.weight.ptr, s, 0);
+        run = [&] { run_cudnn_krsc(c, b, b.out.ptr, b.out_bias.ptr); };
+      } else {
+        run = [&, algo] { run_conv(c, b, algo, b.out.ptr, b.out_bias.ptr); };
+      }
+      if (problem.empty()) {
+        CUDA_CHECK(cudaMemset(b.out.ptr, 0xff, b.out.bytes()));
+        if (c.dir == kFilter) CUDA_CHECK(cudaMemset(b.out_bias.ptr, 0xff, b.out_bias.bytes()));
+        run();
+        CUDA_CHECK(cudaDeviceSynchronize());
+        problem = compare_device(b.out.ptr, b.ref.ptr, n_out, "output");
+        if (problem.empty() && c.dir == kFilter)
+          problem = compare_device(b.out_bias.ptr, b.ref_bias.ptr, s.out_channels, "dbias");
+      }
+      if (!problem.empty()) {
+        row.status = "FAIL: " + problem;
+        ++failures;
+      } else {
+        if (algo == ConvAlgo::kCudnn && c.dir == kFilter) {
+          // Time the cuDNN filter gradient without the KRSC->HWIO transpose used for validation.
+          run = [&] { cudnn_baseline::backward_filter_krsc(b.weight_krsc.ptr, b.out_bias.ptr, b.dout.ptr,
+                                                           b.in.ptr, s, 0); };
+        }
+        row.ms = time_median_ms(run, o.repeats, l2_flush);
+      }
+    } catch (const std::exception& e) {
+      row.status = std::string("FAIL: ") + e.what();
+      for (char& ch : row.status)
+        if (ch == '\n' || ch == '|') ch = ' ';
+      ++failures;
+      cudaGetLastError();  // clear a sticky launch error so the next version can run
+    }
+    std::printf("  %-22s %s\n", row.version.c_str(),
+                row.status.empty() ? (std::to_string(row.ms) + " ms").c_str() : row.status.c_str());
+    std::fflush(stdout);
+    rows.push_back(row);
+  }
+  // The weight transpose the cuDNN path needs (HWIO -> KRSC), on its own row.
+  Row transpose;
+  transpose.op = c.op;
+  transpose.version = "cudnn weight transpose";
+  transpose.bytes = 8.0 * s.weight_size();
+  DeviceBuffer hwio(s.weight_size());
+  fill_uniform(hwio, 7);
+  transpose.ms = time_median_ms([&] { cudnn_baseline::weight_to_krsc(b.weight_krsc.ptr, hwio.ptr, s, 0); },
+                                o.repeats, l2_flush);
+  rows.push_back(transpose);
+}
+
+void bench_registered(const BenchEntry& e, const KernelBenchOptions& o, DeviceBuffer& l2_flush,
+                      std::vector<Row>& rows, int& failures) {
+  Row row;
+  row.op = e.op;
+  row.version = e.version;
+  row.baseline = is_baseline_name(e.version);
+  BenchWork work;
+  try {
+    work = e.make(o);
+    row.flops = work.flops, row.bytes = work.bytes;
+    work.run();
+    CUDA_CHECK(cudaDeviceSynchronize());
+    const std::string problem = work.check ? work.check() : std::string();
+    if (!problem.empty()) {
+      row.status = "FAIL: " + problem;
+      ++failures;
+    } else {
+      row.ms = time_median_ms(work.run, o.repeats, l2_flush);
+    }
+  } catch (const std::exception& ex) {
+    row.status = std::string("FAIL: ") + ex.what();
+    for (char& ch : row.status)
+      if (ch == '\n' || ch == '|') ch = ' ';
+    ++failures;
+    cudaGetLastError();
+  }
+  if (work.teardown) work.teardown();
+  rows.push_back(row);
+}
+
+}  // namespace
+
+void add_benchmark(BenchEntry entry) { registry().push_back(std::move(entry)); }
+
+int run_kernel_benchmarks(const KernelBenchOptions& o) {
+  int devices = 0;
+  const cudaError_t status = cudaGetDeviceCount(&devices);
+  if (status != cudaSuccess || devices == 0) {
+    std::fprintf(stderr, "fcn bench kernels: no usable CUDA device (%s)\nHINT: run it on a machine with an "
+                 "NVIDIA GPU and driver (nvidia-smi should list it)\n",
+                 status != cudaSuccess ? cudaGetErrorString(status) : "no devices");
+    return 2;
+  }
+  if (o.batch < 1 || o.size < 1 || o.channels < 1 || o.classes < 1 || o.repeats < 1) {
+    std::fprintf(stderr, "fcn bench kernels: --batch, --size, --channels, --classes and --repeats must be >= 1\n"
+                 "HINT: e.g. fcn bench kernels --batch 8 --size 512 --repeats 20\n");
+    return 2;
+  }
+  cudaDeviceProp prop{};
+  CUDA_CHECK(cudaGetDeviceProperties(&prop, 0));
+  std::printf("device: %s, %d SMs, L2 %d MB; batch %d, %dx%d, C=%d, classes %d, median of %d\n", prop.name,
+              prop.multiProcessorCount, prop.l2CacheSize >> 20, o.batch, o.size, o.size, o.channels, o.classes,
+              o.repeats);
+  DeviceBuffer l2_flush(size_t(std::max(prop.l2CacheSize, 1 << 20)) * 2 / sizeof(float));
+
+  std::vector<Row> rows;
+  int failures = 0;
+  for (const ConvCase& c : conv_cases(o)) {
+    if (op_selected(c.op, o.ops)) bench_conv_case(c, o, l2_flush, rows, failures);
+  }
+  for (const BenchEntry& e : registry()) {
+    if (op_selected(e.op, o.ops)) bench_registered(e, o, l2_flush, rows, failures);
+  }
+
+  const std::string table = format_table(rows);
+  std::printf("\n%s", table.c_str());
+  if (!o.markdown_path.empty()) {
+    std::ofstream md(o.markdown_path);
+    if (!md) {
+      std::fprintf(stderr, "fcn bench kernels: cannot write %s\nHINT: check that the directory exists\n",
+                   o.markdown_path.c_str());
+      return 1;
+    }
+    const std::time_t now = std::time(nullptr);
+    char date[64];
+    std::strftime(date, sizeof(date), "%Y-%m-%d %H:%M UTC", std::gmtime(&now));
+    md << "# fcn bench kernels\n\n" << prop.name << ", " << date << "; batch " << o.batch << ", " << o.size << "x"
+       << o.size << ", C=" << o.channels << ", classes " << o.classes << "; median of " << o.repeats
+       << " runs, L2 flushed before each; FP32 peak " << kFp32PeakFlops * 1e-12 << " TFLOP/s.\n\n"
+       << table;
+  }
+  return failures == 0 ? 0 : 1;
+}
+
+}  // namespace fcn

@@ -1,0 +1,207 @@
+// [gpu][conv] tests: every version (ConvAlgo) of the three CUDA convolution directions against the CPU
+// reference (kernels/cpu/reference.h, float) on random inputs of odd sizes, with the fused ReLU variants,
+// and backward-filter bit-identical across two runs.
+//
+// Tolerance, per element: |gpu - ref| <= tol * sum|terms| + 1e-30, where sum|terms| is the reference
+// evaluated on absolute values (for forward it includes |bias|). Both sides sum the same fp32 terms in
+// different orders; each rounding error is at most 2^-24 of a partial sum bounded by sum|terms|, so the
+// difference is bounded by ~(K + log K) * 6e-8 * sum|terms| in the worst case and is ~sqrt(K) * 6e-8
+// typically (K <= 585 terms here). tol = 1e-5 for our versions; 1e-4 for cuDNN, whose FFT / Winograd
+// algorithms add transform rounding on top.
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include "kernels/cpu/reference.h"
+#include "kernels/cuda/conv2d.cuh"
+#include "tests/gpu/gpu_test_util.h"
+
+namespace fcn {
+namespace {
+
+using test::DeviceBuffer;
+using test::random_floats;
+
+const ConvAlgo kAllAlgos[] = {ConvAlgo::kCudnn, ConvAlgo::kNaive, ConvAlgo::kTiled, ConvAlgo::kRegisterBlocked};
+
+double tolerance_for(ConvAlgo algo) { return algo == ConvAlgo::kCudnn ? 1e-4 : 1e-5; }
+
+std::vector<float> abs_of(std::vector<float> v) {
+  for (float& x : v) x = std::fabs(x);
+  return v;
+}
+
+// Index of the first element outside the bound, or -1 when all are within (NaN is outside).
+int64_t first_violation(const std::vector<float>& got, const std::vector<float>& want,
+                        const std::vector<float>& abs_terms, double tol) {
+  if (got.size() != want.size()) return 0;
+  for (size_t i = 0; i < got.size(); ++i) {
+    const double err = std::fabs(double(got[i]) - double(want[i]));
+    if (!(err <= tol * abs_terms[i] + 1e-30)) return int64_t(i);
+  }
+  return -1;
+}
+
+// "element i: got x want y" for a violation, "" otherwise.
+std::string where(int64_t bad, const std::vector<float>& got, const std::vector<float>& want) {
+  if (bad < 0 || size_t(bad) >= got.size() || size_t(bad) >= want.size()) return "";
+  return "element " + std::to_string(bad) + ": got " + std::to_string(got[bad]) + " want " +
+         std::to_string(want[bad]);
+}
+
+std::string describe(const ConvShape& s, ConvAlgo algo) {
+  return std::string(conv_algo_name(algo)) + " B=" + std::to_string(s.batch) + " H=" + std::to_string(s.height) +
+         " W=" + std::to_string(s.width) + " Cin=" + std::to_string(s.in_channels) +
+         " Cout=" + std::to_string(s.out_channels) + " K=" + std::to_string(s.kernel);
+}
+
+void check_forward(const ConvShape& s, bool relu, ConvAlgo algo, uint64_t seed) {
+  const auto in = random_floats(s.in_size(), -1.f, 1.f, seed);
+  const auto weight = random_floats(s.weight_size(), -1.f, 1.f, seed + 1);
+  const auto bias = random_floats(s.out_channels, -1.f, 1.f, seed + 2);
+  std::vector<float> want(s.out_size(), 0.f), abs_terms(s.out_size(), 0.f);
+  conv2d_forward_ref(want.data(), in.data(), weight.data(), bias.data(), s);
+  const auto abs_in = abs_of(in), abs_weight = abs_of(weight), abs_bias = abs_of(bias);
+  conv2d_forward_ref(abs_terms.data(), abs_in.data(), abs_weight.data(), abs_bias.data(), s);
+  if (relu) relu_forward_ref(want.data(), want.data(), int64_t(want.size()));
+
+  DeviceBuffer<float> d_in(in), d_weight(weight), d_bias(bias), d_out(s.out_size());
+  d_out.poison();
+  conv2d_forward_cuda(d_out.get(), d_in.get(), d_weight.get(), d_bias.get(), s, relu, algo, nullptr);
+  const auto got = d_out.download();
+  INFO("forward " << describe(s, algo) << (relu ? " relu" : ""));
+  const int64_t bad = first_violation(got, want, abs_terms, tolerance_for(algo));
+  INFO(where(bad, got, want));
+  CHECK(bad == -1);
+}
+
+void check_backward_data(const ConvShape& s, bool mask, ConvAlgo algo, uint64_t seed) {
+  const auto dout = random_floats(s.out_size(), -1.f, 1.f, seed);
+  const auto weight = random_floats(s.weight_size(), -1.f, 1.f, seed + 1);
+  const auto relu_out = random_floats(s.in_size(), -1.f, 1.f, seed + 2);  // about half <= 0
+  std::vector<float> want(s.in_size(), 0.f), abs_terms(s.in_size(), 0.f);
+  conv2d_backward_data_ref(want.data(), dout.data(), weight.data(), s);
+  const auto abs_dout = abs_of(dout), abs_weight = abs_of(weight);
+  conv2d_backward_data_ref(abs_terms.data(), abs_dout.data(), abs_weight.data(), s);
+  if (mask) relu_backward_ref(want.data(), want.data(), relu_out.data(), int64_t(want.size()));
+
+  DeviceBuffer<float> d_dout(dout), d_weight(weight), d_relu_out(relu_out), d_din(s.in_size());
+  d_din.poison();
+  conv2d_backward_data_cuda(d_din.get(), d_dout.get(), d_weight.get(), mask ? d_relu_out.get() : nullptr, s,
+                            algo, nullptr);
+  const auto got = d_din.download();
+  INFO("backward-data " << describe(s, algo) << (mask ? " relu mask" : ""));
+  const int64_t bad = first_violation(got, want, abs_terms, tolerance_for(algo));
+  INFO(where(bad, got, want));
+  CHECK(bad == -1);
+}
+
+struct FilterResult {
+  std::vector<float> dweight, dbias;
+};
+
+FilterResult run_backward_filter(const ConvShape& s, ConvAlgo algo, const DeviceBuffer<float>& d_dout,
+                                 const DeviceBuffer<float>& d_in) {
+  const size_t workspace_bytes = conv2d_backward_filter_workspace_bytes(s, algo);
+  DeviceBuffer<char> workspace(workspace_bytes);
+  DeviceBuffer<float> d_dweight(s.weight_size()), d_dbias(s.out_channels);
+  d_dweight.poison();
+  d_dbias.poison();
+  conv2d_backward_filter_cuda(d_dweight.get(), d_dbias.get(), d_dout.get(), d_in.get(), s, algo,
+                              workspace_bytes ? workspace.get() : nullptr, workspace_bytes, nullptr);
+  return {d_dweight.download(), d_dbias.download()};
+}
+
+void check_backward_filter(const ConvShape& s, ConvAlgo algo, uint64_t seed) {
+  const auto dout = random_floats(s.out_size(), -1.f, 1.f, seed);
+  const auto in = random_floats(s.in_size(), -1.f, 1.f, seed + 1);
+  std::vector<float> want_w(s.weight_size(), 0.f), want_b(s.out_channels, 0.f);
+  std::vector<float> abs_w(s.weight_size(), 0.f), abs_b(s.out_channels, 0.f);
+  conv2d_backward_filter_ref(want_w.data(), want_b.data(), dout.data(), in.data(), s);
+  const auto abs_dout = abs_of(dout), abs_in = abs_of(in);
+  conv2d_backward_filter_ref(abs_w.data(), abs_b.data(), abs_dout.data(), abs_in.data(), s);
+
+  DeviceBuffer<float> d_dout(dout), d_in(in);
+  const FilterResult got = run_backward_filter(s, algo, d_dout, d_in);
+  INFO("backward-filter " << describe(s, algo));
+  const int64_t bad_w = first_violation(got.dweight, want_w, abs_w, tolerance_for(algo));
+  INFO("dweight " << where(bad_w, got.dweight, want_w));
+  CHECK(bad_w == -1);
+  const int64_t bad_b = first_violation(got.dbias, want_b, abs_b, tolerance_for(algo));
+  INFO("dbias " << where(bad_b, got.dbias, want_b));
+  CHECK(bad_b == -1);
+}
+
+std::vector<ConvShape> odd_shapes() {
+  std::vector<ConvShape> shapes;
+  for (int kernel : {1, 3})
+    for (int cin : {1, 3, 5, 64})
+      for (int cout : {1, 4, 64, 65}) shapes.push_back(ConvShape{2, 7, 9, cin, cout, kernel});
+  return shapes;
+}
+
+// Bigger than one tile in every direction: several M tiles with a tail, N past one 64-wide tile,
+// many backward-filter chunks.
+const ConvShape kMultiTile{3, 33, 31, 64, 68, 3};
+
+}  // namespace
+
+TEST_CASE("conv2d_forward_cuda matches the CPU reference for every version", "[gpu][conv]") {
+  uint64_t seed = 100;
+  for (const ConvShape& s : odd_shapes())
+    for (ConvAlgo algo : kAllAlgos)
+      for (bool relu : {false, true}) check_forward(s, relu, algo, seed += 3);
+  for (ConvAlgo algo : kAllAlgos) check_forward(kMultiTile, true, algo, seed += 3);
+}
+
+TEST_CASE("conv2d_backward_data_cuda matches the CPU reference for every version", "[gpu][conv]") {
+  uint64_t seed = 200;
+  for (const ConvShape& s : odd_shapes())
+    for (ConvAlgo algo : kAllAlgos)
+      for (bool mask : {false, true}) check_backward_data(s, mask, algo, seed += 3);
+  for (ConvAlgo algo : kAllAlgos) check_backward_data(kMultiTile, true, algo, seed += 3);
+}
+
+TEST_CASE("conv2d_backward_filter_cuda matches the CPU reference for every version", "[gpu][conv]") {
+  uint64_t seed = 300;
+  for (const ConvShape& s : odd_shapes())
+    for (ConvAlgo algo : kAllAlgos) check_backward_filter(s, algo, seed += 2);
+  for (ConvAlgo algo : kAllAlgos) check_backward_filter(kMultiTile, algo, seed += 2);
+}
+
+TEST_CASE("conv2d_backward_filter_cuda is bit-identical across runs", "[gpu][conv]") {
+  for (ConvAlgo algo : {ConvAlgo::kNaive, ConvAlgo::kTiled, ConvAlgo::kRegisterBlocked}) {
+    const ConvShape& s = kMultiTile;
+    DeviceBuffer<float> d_dout(random_floats(s.out_size(), -1.f, 1.f, 7));
+    DeviceBuffer<float> d_in(random_floats(s.in_size(), -1.f, 1.f, 8));
+    const FilterResult first = run_backward_filter(s, algo, d_dout, d_in);
+    const FilterResult second = run_backward_filter(s, algo, d_dout, d_in);
+    INFO(conv_algo_name(algo));
+    CHECK(first.dweight == second.dweight);  // exact float equality, element by element
+    CHECK(first.dbias == second.dbias);
+  }
+}
+
+TEST_CASE("conv2d_backward_filter_cuda refuses a workspace that is too small", "[gpu][conv]") {
+  const ConvShape s{2, 7, 9, 5, 4, 3};
+  const size_t need = conv2d_backward_filter_workspace_bytes(s, ConvAlgo::kRegisterBlocked);
+  REQUIRE(need > 0);
+  DeviceBuffer<float> dout(s.out_size()), in(s.in_size()), dweight(s.weight_size()), dbias(s.out_channels);
+  DeviceBuffer<char> workspace(need);
+  CHECK_THROWS_WITH(conv2d_backward_filter_cuda(dweight.get(), dbias.get(), dout.get(), in.get(), s,
+                                                ConvAlgo::kRegisterBlocked, workspace.get(), need - 1, nullptr),
+                    Catch::Contains("HINT"));
+  CHECK(conv2d_backward_filter_workspace_bytes(s, ConvAlgo::kNaive) == 0);
+}
+
+TEST_CASE("conv2d_default_algo picks one of our own versions and every version has a name", "[gpu][conv]") {
+  const ConvShape s{8, 512, 512, 64, 64, 3};
+  for (int direction = 0; direction < 3; ++direction) {
+    CHECK(conv2d_default_algo(s, direction) != ConvAlgo::kCudnn);
+  }
+  for (ConvAlgo algo : kAllAlgos) CHECK(std::string(conv_algo_name(algo)) != "unknown");
+}
+
+}  // namespace fcn
