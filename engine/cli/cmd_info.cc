@@ -1,8 +1,50 @@
-// fcn info: placeholder until the command is written.
+// fcn info: what this build can run on. Prints the version, the backends compiled in, the CPU threads,
+// the CUDA devices found (name, compute capability, memory) and, when the GPU is not usable, why; then
+// which backend `--device auto` picks. Exit code 0 whatever was found (it is a report, not a check).
+#include <omp.h>
+
+#include <cstdio>
+#include <exception>
+#include <thread>
+
+#include "engine/backend.h"
 #include "engine/cli/commands.h"
 
 namespace fcn::cli {
-void add_info_command(CLI::App& app) {
-  app.add_subcommand("info", "(not available yet)")->callback([] { run_status() = 2; });
+namespace {
+
+void print_info() {
+  std::printf("fcn.cu 0.1\n");  // the same version as `fcn --version` (engine/cli/main.cc)
+  const BackendReport report = probe_backends();
+  std::printf("backends compiled: cpu%s\n", report.cuda_compiled ? ", cuda" : "");
+  std::printf("cpu threads: %u hardware, %d OpenMP\n", std::thread::hardware_concurrency(), omp_get_max_threads());
+  if (report.cuda_compiled) {
+    std::printf("cuda devices: %d\n", report.cuda_devices);
+    for (size_t d = 0; d < report.device_names.size(); ++d) {
+      std::printf("  %zu: %s\n", d, report.device_names[d].c_str());
+    }
+  }
+  if (report.cuda_unusable_reason.empty()) {
+    std::printf("gpu usable: yes\n");
+  } else {
+    std::printf("gpu usable: no: %s\n", report.cuda_unusable_reason.c_str());
+  }
+  try {
+    const BackendChoice choice = make_backend("auto", 0);
+    std::printf("--device auto picks: %s\n", choice.backend->name().c_str());
+  } catch (const std::exception& e) {
+    std::printf("--device auto fails: %s\n", e.what());
+  }
 }
+
+}  // namespace
+
+void add_info_command(CLI::App& app) {
+  app.add_subcommand("info", "Show the version, compiled backends, CPU threads and CUDA devices")
+      ->callback([] {
+        print_info();
+        run_status() = 0;
+      });
+}
+
 }  // namespace fcn::cli
