@@ -164,15 +164,17 @@ TEST_CASE("fast conv matches the reference: 1x1, odd sizes, several channel coun
 }
 
 TEST_CASE("fast conv matches the reference on a larger shape (many chunks and slices)", "[ops][cpu]") {
-  // 2 x 37 x 41 = 3034 pixels: 24 backward-filter chunks over 16 slices, a partial last chunk, and
-  // pixel tiles that straddle image rows and images.
-  check_all_directions(make_shape(2, 37, 41, 64, 64, 3), 3);
+  // 2 x 45 x 53 = 4770 pixels: 19 backward-filter chunks of 256 over 16 slices (some slices sum two
+  // chunks), a partial last chunk, and pixel tiles that straddle image rows and images.
+  static_assert(kFilterChunkPixels == 256, "update the shapes below to keep more chunks than slices");
+  check_all_directions(make_shape(2, 45, 53, 64, 64, 3), 3);
   check_all_directions(make_shape(3, 19, 23, 3, 64, 3), 2);
   check_all_directions(make_shape(2, 37, 41, 64, 1, 1), 2);
 }
 
 TEST_CASE("fast backward-filter is bit-identical for any thread count and across runs", "[ops][cpu]") {
-  const ConvShape s = make_shape(2, 29, 31, 16, 24, 3);
+  // 2 x 61 x 67 = 8174 pixels: 32 chunks, 2 per slice.
+  const ConvShape s = make_shape(2, 61, 67, 16, 24, 3);
   const std::vector<float> in = random_floats(s.in_size(), 31);
   const std::vector<float> dout = random_floats(s.out_size(), 32);
   std::vector<float> first_dw, first_db;

@@ -5,7 +5,7 @@
 //   forward         out[P, Cout]    = im2col(in)[P, K*K*Cin] x W[K*K*Cin, Cout]  (+bias, +ReLU fused)
 //   backward-data   din[P, Cin]     = im2col(dout)[P, K*K*Cout] x flip(W)^T[K*K*Cout, Cin]  (ReLU mask fused)
 //   backward-filter dW^T[Cout, K*K*Cin] = dout^T[Cout, P] x im2col(in)[P, K*K*Cin]  (+bias gradient)
-// im2col is built for 6 pixels (forward, backward-data) or 128 pixels (backward-filter) at a time in
+// im2col is built for 6 pixels (forward, backward-data) or 256 pixels (backward-filter) at a time in
 // per-thread buffers, never for the whole batch. All three ASSIGN their outputs.
 //
 // Determinism: forward and backward-data compute every output element from one fixed sum. The
@@ -63,7 +63,7 @@ class ConvWorkspace {
 };
 
 // Pixels per backward-filter im2col chunk, and the most slices its reduction is split into.
-constexpr int kFilterChunkPixels = 128;
+constexpr int kFilterChunkPixels = 256;
 constexpr int kFilterSlices = 16;
 
 // out = conv(in, weight) + bias, then ReLU when relu is true.
