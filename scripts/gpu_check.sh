@@ -26,8 +26,10 @@
 #
 # The device call (from the repository root, after `bash scripts/gpu_bundle.sh` here):
 #   run(command="bash scripts/gpu_check.sh $OUT", carry=[".gpu_deps"], timeout_s=540)
-# Dry run without a GPU (configure and build only, then the no-GPU stop):
+# Dry run without a GPU (configure and build only, then the no-GPU stop; add
+# FCN_GPU_CHECK_CMAKE_ARGS=-DCMAKE_IGNORE_PREFIX_PATH=/usr to make CMake find the bundle, not /usr):
 #   FCN_GPU_CHECK_DRY_RUN=1 bash scripts/gpu_check.sh /tmp/gpu_check_out
+# Exit status: 0 every stage passed; 1 a stage failed; 2 no GPU (nothing run); 3 dry run, build passed.
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 1
 repo=$(pwd)
