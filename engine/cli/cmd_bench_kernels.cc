@@ -3,6 +3,7 @@
 #include <cstdio>
 
 #include "engine/cli/commands.h"
+#include "kernels/cuda/bench_engine_ops.h"
 #include "kernels/cuda/bench_kernels.h"
 
 namespace fcn::cli {
@@ -24,6 +25,7 @@ void add_bench_kernels_command(CLI::App& bench) {
   cmd->callback([options] {
 #ifdef FCN_HAVE_CUDA
     try {
+      register_engine_op_benchmarks();  // resize, sigmoid CE, Adam, weight decay
       run_status() = run_kernel_benchmarks(*options);
     } catch (const std::exception& e) {
       std::fprintf(stderr, "fcn bench kernels: %s\n", e.what());
