@@ -1,6 +1,7 @@
 // The FCN's layouts, initialisation, and its forward and backward passes as calls of backend ops.
 #include "engine/model.h"
 
+#include <algorithm>
 #include <cmath>
 #include <stdexcept>
 
@@ -45,14 +46,15 @@ int64_t parameter_count(const ModelConfig& config) {
   return layout.back().offset + layout.back().size;
 }
 
-std::vector<ConvShape> conv_shapes(const ModelConfig& c, int batch, int size) {
+std::vector<ConvShape> conv_shapes(const ModelConfig& c, int batch, int height, int width) {
+  if (width < 0) width = height;
   std::vector<ConvShape> shapes;
   int in = c.in_channels;
   for (int l = 0; l < c.layers; ++l) {
-    shapes.push_back(ConvShape{batch, size, size, in, c.channels, c.kernel});
+    shapes.push_back(ConvShape{batch, height, width, in, c.channels, c.kernel});
     in = c.channels;
   }
-  shapes.push_back(ConvShape{batch, size, size, in, c.classes, 1});
+  shapes.push_back(ConvShape{batch, height, width, in, c.classes, 1});
   return shapes;
 }
 
@@ -72,21 +74,23 @@ void glorot_init(std::vector<float>& params, const ModelConfig& config, uint64_t
   }
 }
 
-Model::Model(Backend& backend, const ModelConfig& config, int max_batch, int size)
+Model::Model(Backend& backend, const ModelConfig& config, int max_batch, int height, int width)
     : backend_(backend), config_(config), layout_(parameter_layout(config)),
-      max_batch_(max_batch), size_(size) {
+      max_batch_(max_batch), height_(height), width_(width < 0 ? height : width) {
   if (config.layers < 1 || config.channels < 1 || config.classes < 1 || config.kernel < 1 ||
       config.kernel % 2 == 0) {
     throw std::invalid_argument("model: need layers >= 1, channels >= 1, classes >= 1 and an odd kernel");
   }
-  if (max_batch < 1 || size < 1) throw std::invalid_argument("model: batch and size must be >= 1");
+  if (max_batch < 1 || height_ < 1 || width_ < 1) {
+    throw std::invalid_argument("model: batch, height and width must be >= 1");
+  }
   param_count_ = parameter_count(config);
   params_ = backend_.alloc(param_count_);
   grads_ = backend_.alloc(param_count_);
   adam_m_ = backend_.alloc(param_count_);
   adam_v_ = backend_.alloc(param_count_);
 
-  const int64_t pixels = int64_t(max_batch) * size * size;
+  const int64_t pixels = int64_t(max_batch) * height_ * width_;
   const int64_t hidden = pixels * config.channels;
   const int64_t per_class = pixels * config.classes;
   arena_floats_ = pixels * config.in_channels + 3 * per_class + hidden * (config.layers + 2);
@@ -104,7 +108,8 @@ Model::Model(Backend& backend, const ModelConfig& config, int max_batch, int siz
   dlogits_ = take(per_class);
   dhidden_[0] = take(hidden);
   dhidden_[1] = take(hidden);
-  backend_.reserve(conv_shapes(config, max_batch, size), max_batch, size, config.classes);
+  backend_.reserve(conv_shapes(config, max_batch, height_, width_), max_batch, std::max(height_, width_),
+                   config.classes);
 }
 
 Model::~Model() {
@@ -118,7 +123,7 @@ int64_t Model::bytes_allocated() const {
 }
 
 void Model::forward(int batch) {
-  const auto shapes = conv_shapes(config_, batch, size_);
+  const auto shapes = conv_shapes(config_, batch, height_, width_);
   const float* in = x_;
   for (int l = 0; l < config_.layers; ++l) {
     backend_.conv2d_forward(hidden_[l], in, param(2 * l), param(2 * l + 1), shapes[l], /*relu=*/true);
@@ -139,7 +144,7 @@ static double l2_term(const std::vector<float>& params, const std::vector<Tensor
 }
 
 double Model::loss_and_dlogits(int batch, LossReduction reduction, float weight_decay) {
-  const int64_t n = int64_t(batch) * size_ * size_ * config_.classes;
+  const int64_t n = int64_t(batch) * height_ * width_ * config_.classes;
   const float scale = reduction == LossReduction::kMean ? 1.0f / float(n) : 1.0f;
   double loss = backend_.sigmoid_ce(dlogits_, logits_, targets_, n, scale);
   if (reduction == LossReduction::kMean) loss /= double(n);
@@ -148,13 +153,13 @@ double Model::loss_and_dlogits(int batch, LossReduction reduction, float weight_
 }
 
 double Model::loss_only(int batch, LossReduction reduction) {
-  const int64_t n = int64_t(batch) * size_ * size_ * config_.classes;
+  const int64_t n = int64_t(batch) * height_ * width_ * config_.classes;
   double loss = backend_.sigmoid_ce(nullptr, logits_, targets_, n, 1.0f);
   return reduction == LossReduction::kMean ? loss / double(n) : loss;
 }
 
 void Model::backward(int batch, float weight_decay) {
-  const auto shapes = conv_shapes(config_, batch, size_);
+  const auto shapes = conv_shapes(config_, batch, height_, width_);
   const float* dout = dlogits_;
   for (int l = config_.layers; l >= 0; --l) {  // the logits layer is l = layers
     const float* in = l == 0 ? x_ : hidden_[l - 1];

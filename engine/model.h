@@ -33,8 +33,8 @@ struct TensorInfo {
 std::vector<TensorInfo> parameter_layout(const ModelConfig& config);
 int64_t parameter_count(const ModelConfig& config);
 
-// The conv shapes of one pass, first layer to logits.
-std::vector<ConvShape> conv_shapes(const ModelConfig& config, int batch, int size);
+// The conv shapes of one pass, first layer to logits. width < 0 means square (width = height).
+std::vector<ConvShape> conv_shapes(const ModelConfig& config, int batch, int height, int width = -1);
 
 // Glorot-uniform weights (limit sqrt(6 / (fan_in + fan_out)), fan = K*K*C), zero biases; deterministic
 // for a seed on every platform. params: [parameter_count] host floats.
@@ -44,7 +44,8 @@ enum class LossReduction { kSum, kMean };  // sum over pixels and classes (the s
 
 class Model {
  public:
-  Model(Backend& backend, const ModelConfig& config, int max_batch, int size);
+  // Inputs are height x width (training uses square S x S: width < 0 means width = height).
+  Model(Backend& backend, const ModelConfig& config, int max_batch, int height, int width = -1);
   ~Model();
   Model(const Model&) = delete;
   Model& operator=(const Model&) = delete;
@@ -52,15 +53,16 @@ class Model {
   const ModelConfig& config() const { return config_; }
   const std::vector<TensorInfo>& layout() const { return layout_; }
   int max_batch() const { return max_batch_; }
-  int size() const { return size_; }
+  int height() const { return height_; }
+  int width() const { return width_; }
   int64_t step() const { return step_; }  // Adam steps taken
   void set_step(int64_t step) { step_ = step; }
   int64_t bytes_allocated() const;
 
-  // Backend buffers the trainer fills: x [max_batch, S, S, 3], targets [max_batch, S, S, C].
+  // Backend buffers the trainer fills: x [max_batch, H, W, 3], targets [max_batch, H, W, C].
   float* input() { return x_; }
   float* targets() { return targets_; }
-  const float* logits() const { return logits_; }  // [batch, S, S, C] after forward
+  const float* logits() const { return logits_; }  // [batch, H, W, C] after forward
 
   void forward(int batch);
   // Loss of the last forward against targets(); writes dlogits. Returns the reported loss: the sum over
@@ -86,7 +88,8 @@ class Model {
   ModelConfig config_;
   std::vector<TensorInfo> layout_;
   int max_batch_;
-  int size_;
+  int height_;
+  int width_;
   int64_t step_ = 0;
   int64_t param_count_ = 0;
   // one buffer each
@@ -97,12 +100,12 @@ class Model {
   // the activation arena and named pointers into it
   float* arena_ = nullptr;
   int64_t arena_floats_ = 0;
-  float* x_ = nullptr;                  // [B, S, S, 3]
-  float* targets_ = nullptr;            // [B, S, S, C]
-  std::vector<float*> hidden_;          // per hidden layer, post-ReLU [B, S, S, Ch]
-  float* logits_ = nullptr;             // [B, S, S, C]
-  float* dlogits_ = nullptr;            // [B, S, S, C]
-  float* dhidden_[2] = {nullptr, nullptr};  // ping-pong gradients of hidden activations [B, S, S, Ch]
+  float* x_ = nullptr;                  // [B, H, W, 3]
+  float* targets_ = nullptr;            // [B, H, W, C]
+  std::vector<float*> hidden_;          // per hidden layer, post-ReLU [B, H, W, Ch]
+  float* logits_ = nullptr;             // [B, H, W, C]
+  float* dlogits_ = nullptr;            // [B, H, W, C]
+  float* dhidden_[2] = {nullptr, nullptr};  // ping-pong gradients of hidden activations [B, H, W, Ch]
 };
 
 }  // namespace fcn

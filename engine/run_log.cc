@@ -26,7 +26,7 @@ RunLog::~RunLog() { flush(); }
 
 void RunLog::train_step(int64_t step, double loss, double learning_rate, double images_per_s, double step_ms) {
   metrics_ << nlohmann::json{{"step", step}, {"split", "train"}, {"loss", loss},
-                             {"images_per_s", images_per_s}, {"step_ms", step_ms}}.dump()
+                             {"images_per_s", images_per_s}, {"step_time_ms", step_ms}}.dump()
            << "\n";
   train_events_->add_scalar("loss", step, float(loss));
   train_events_->add_scalar("learning_rate", step, float(learning_rate));
@@ -57,11 +57,28 @@ void RunLog::eval_images(int64_t step, const std::vector<EvalImage>& images) {
     test_events_->add_image("probability/" + id, step, gray.data(), s, s, 1);
     test_events_->add_image("prediction/" + id, step, prediction.data(), s, s, 1);
     test_events_->add_image("overlay/" + id, step, overlay.data(), s, s, 3);
-    if (k == 0) {
-      progress_frames_.push_back(std::move(overlay));
-      progress_steps_.push_back(step);
-      progress_size_ = s;
+    if (k == 0) keep_progress_frame(step, std::move(overlay), s);
+  }
+}
+
+void RunLog::keep_progress_frame(int64_t step, std::vector<uint8_t> overlay, int size) {
+  progress_frames_.push_back(std::move(overlay));
+  progress_steps_.push_back(step);
+  progress_size_ = size;
+  // The strip shows at most kStripMaxFrames evenly spaced frames: keep a bounded, evenly thinned set
+  // (every other frame, the newest always kept) so long runs with frequent evaluations stay small.
+  if (int(progress_frames_.size()) > 4 * kStripMaxFrames) {
+    std::vector<std::vector<uint8_t>> frames;
+    std::vector<int64_t> steps;
+    const size_t last = progress_frames_.size() - 1;
+    for (size_t i = 0; i <= last; ++i) {
+      if (i % 2 == 0 || i == last) {
+        frames.push_back(std::move(progress_frames_[i]));
+        steps.push_back(progress_steps_[i]);
+      }
     }
+    progress_frames_ = std::move(frames);
+    progress_steps_ = std::move(steps);
   }
 }
 

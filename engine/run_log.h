@@ -36,6 +36,7 @@ class RunLog {
   std::string write_progress_strip();
 
  private:
+  void keep_progress_frame(int64_t step, std::vector<uint8_t> overlay, int size);
   std::string run_dir_;
   std::ofstream metrics_;
   std::unique_ptr<EventWriter> train_events_;

@@ -1,0 +1,104 @@
+// fcn train and fcn predict from the outside: bad command-line input gives a clear message and a
+// non-zero exit; a short run writes metrics, logs, checkpoints; predict writes its PNGs.
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "io/image_codec.h"
+#include "tests/cli_runner.h"
+#include "tests/tiny_export.h"
+
+using fcn::test::run_fcn;
+
+namespace {
+std::string tiny_train_args(const std::string& dir, int channels = 4) {
+  return "train --export " + dir + "/export.json --device cpu --threads 1 --size 16 --batch 2 --channels " +
+         std::to_string(channels) + " --quiet --eval-every 2 --save-every 2 --run-dir " + dir + "/run";
+}
+}  // namespace
+
+TEST_CASE("fcn train refuses bad input with a clear message", "[cli]") {
+  const std::string dir = fcn::test::temp_dir("cli_bad");
+  fcn::test::write_tiny_export(dir, 6);
+
+  auto missing = run_fcn("train --export " + dir + "/nope/export.json --steps 1");
+  CHECK(missing.exit_code != 0);
+  CHECK_THAT(missing.output, Catch::Contains("nope/export.json"));
+
+  auto device = run_fcn(tiny_train_args(dir) + " --steps 1 --device tpu");
+  CHECK(device.exit_code != 0);
+  CHECK_THAT(device.output, Catch::Contains("--device"));
+
+  auto negative = run_fcn(tiny_train_args(dir) + " --steps -3");
+  CHECK(negative.exit_code != 0);
+  CHECK_THAT(negative.output, Catch::Contains("--steps"));
+
+  std::ofstream(dir + "/junk.safetensors") << "this is not a checkpoint";
+  auto junk = run_fcn(tiny_train_args(dir) + " --steps 2 --resume " + dir + "/junk.safetensors");
+  CHECK(junk.exit_code != 0);
+  CHECK_THAT(junk.output, Catch::Contains("junk.safetensors"));
+
+  auto first = run_fcn(tiny_train_args(dir) + " --steps 2");
+  REQUIRE(first.exit_code == 0);
+  auto other_shape =
+      run_fcn(tiny_train_args(dir, 8) + " --steps 4 --resume " + dir + "/run/latest.safetensors");
+  CHECK(other_shape.exit_code != 0);
+  CHECK_THAT(other_shape.output, Catch::Contains("model"));
+  CHECK_THAT(other_shape.output, Catch::Contains("HINT"));
+}
+
+TEST_CASE("fcn train writes metrics, TensorBoard logs, checkpoints; fcn predict writes PNGs", "[cli]") {
+  const std::string dir = fcn::test::temp_dir("cli_run");
+  fcn::test::write_tiny_export(dir, 8);
+  auto run = run_fcn(tiny_train_args(dir) + " --steps 4");
+  INFO(run.output);
+  REQUIRE(run.exit_code == 0);
+  CHECK_THAT(run.output, Catch::Contains("test IoU"));
+
+  std::ifstream metrics(dir + "/run/metrics.jsonl");
+  int train_lines = 0, test_lines = 0;
+  for (std::string line; std::getline(metrics, line);) {
+    auto j = nlohmann::json::parse(line);
+    REQUIRE(j.contains("step"));
+    REQUIRE(j.contains("loss"));
+    if (j["split"] == "train") ++train_lines;
+    if (j["split"] == "test") {
+      ++test_lines;
+      CHECK(j.contains("iou"));
+      CHECK(j.contains("pixel_accuracy"));
+    }
+  }
+  CHECK(train_lines == 4);
+  CHECK(test_lines == 2);  // steps 2 and 4
+  CHECK(std::filesystem::exists(dir + "/run/checkpoints/step-0000002.safetensors"));
+  CHECK(std::filesystem::exists(dir + "/run/latest.safetensors"));
+  CHECK(std::filesystem::exists(dir + "/run/progress.png"));
+  int event_files = 0;
+  for (const char* split : {"train", "test"}) {
+    for (auto& e : std::filesystem::directory_iterator(dir + "/run/" + split)) {
+      event_files += e.path().filename().string().find("tfevents") != std::string::npos;
+    }
+  }
+  CHECK(event_files == 2);
+
+  // predict at the image's own size
+  std::vector<uint8_t> rgb(size_t(21) * 13 * 3, 90);
+  fcn::write_file(dir + "/photo.png", fcn::encode_png(rgb.data(), 21, 13, 3));
+  auto predict = run_fcn("predict --device cpu --checkpoint " + dir + "/run/latest.safetensors --out " + dir +
+                         "/pred --input " + dir + "/photo.png");
+  INFO(predict.output);
+  REQUIRE(predict.exit_code == 0);
+  for (const char* kind : {"probability", "overlay"}) {
+    const std::string bytes = fcn::read_file(dir + "/pred/photo." + kind + ".png");
+    int w = 0, h = 0, c = 0;
+    REQUIRE(fcn::peek_image_size(bytes.data(), bytes.size(), &w, &h, &c));
+    CHECK(w == 13);
+    CHECK(h == 21);
+  }
+  auto bad_input = run_fcn("predict --device cpu --checkpoint " + dir + "/run/latest.safetensors --out " + dir +
+                           "/pred --input " + dir + "/export.json");
+  CHECK(bad_input.exit_code != 0);
+  CHECK_THAT(bad_input.output, Catch::Contains("export.json"));
+}
