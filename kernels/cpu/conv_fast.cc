@@ -73,37 +73,55 @@ void check_reserved(const ConvWorkspace& ws, const ConvShape& s, const char* op)
   }
 }
 
+// Writes the im2col row of pixel p: for each tap (ky, kx) the C channels of src at
+// (y + ky - pad, x + kx - pad), zeros outside the image. In NHWC the K taps of one kernel row are
+// K * C adjacent floats, so away from the left and right borders each kernel row is one copy.
+void im2col_pixel(float* row,        // [K*K*C]
+                  const float* src,  // [B, H, W, C]
+                  int64_t p, int height, int width, int channels, int kernel) {
+  const int pad = kernel / 2;
+  const int64_t image_pixels = int64_t(height) * width;
+  const int64_t b = p / image_pixels;
+  const int64_t in_image = p % image_pixels;
+  const int y = int(in_image / width);
+  const int x = int(in_image % width);
+  const int span = kernel * channels;
+  const bool inside_x = x - pad >= 0 && x + pad < width;
+  for (int ky = 0; ky < kernel; ++ky) {
+    const int iy = y + ky - pad;
+    float* dst = row + int64_t(ky) * span;
+    if (iy < 0 || iy >= height) {
+      zero_channels(dst, span);
+      continue;
+    }
+    const float* src_row = src + (b * height + iy) * width * int64_t(channels);
+    if (inside_x) {
+      copy_channels(dst, src_row + int64_t(x - pad) * channels, span);
+      continue;
+    }
+    for (int kx = 0; kx < kernel; ++kx) {
+      const int ix = x + kx - pad;
+      if (ix < 0 || ix >= width) {
+        zero_channels(dst + kx * channels, channels);
+      } else {
+        copy_channels(dst + kx * channels, src_row + int64_t(ix) * channels, channels);
+      }
+    }
+  }
+}
+
 // Copies the im2col rows of `rows` consecutive pixels starting at p0 into a [6, taps * C] block
-// (rows beyond `rows` are zero). Pixel p's row is the concatenation over taps (ky, kx) of the C
-// channels of src at (y + ky - pad, x + kx - pad), zeros outside the image.
+// (rows beyond `rows` are zero).
 void im2col_tile(float* a,          // [6, K*K*C]
                  const float* src,  // [B, H, W, C]
                  int64_t p0, int rows, int height, int width, int channels, int kernel) {
-  const int pad = kernel / 2;
   const int64_t row_floats = int64_t(kernel) * kernel * channels;
-  const int64_t image_pixels = int64_t(height) * width;
   for (int i = 0; i < kGemmMr; ++i) {
     float* row = a + i * row_floats;
     if (i >= rows) {
       std::memset(row, 0, sizeof(float) * row_floats);
-      continue;
-    }
-    const int64_t p = p0 + i;
-    const int64_t b = p / image_pixels;
-    const int64_t in_image = p % image_pixels;
-    const int y = int(in_image / width);
-    const int x = int(in_image % width);
-    for (int ky = 0; ky < kernel; ++ky) {
-      const int iy = y + ky - pad;
-      for (int kx = 0; kx < kernel; ++kx) {
-        const int ix = x + kx - pad;
-        float* dst = row + (int64_t(ky) * kernel + kx) * channels;
-        if (iy < 0 || iy >= height || ix < 0 || ix >= width) {
-          zero_channels(dst, channels);
-        } else {
-          copy_channels(dst, src + ((b * height + iy) * width + ix) * channels, channels);
-        }
-      }
+    } else {
+      im2col_pixel(row, src, p0 + i, height, width, channels, kernel);
     }
   }
 }
@@ -273,10 +291,8 @@ void conv2d_backward_filter_fast(float* dweight, float* dbias, const float* dout
                                  const ConvShape& s, ConvWorkspace& ws) {
   check_shape(s, "conv2d_backward_filter_fast");
   check_reserved(ws, s, "conv2d_backward_filter_fast");
-  const int pad = s.kernel / 2;
   const int cin = s.in_channels, cout = s.out_channels;
   const int64_t pixels = s.pixels();
-  const int64_t image_pixels = int64_t(s.height) * s.width;
   const int reduction_rows = s.kernel * s.kernel * cin;  // rows of dW = columns of dW^T
   const int panel = gemm_panel_width(reduction_rows);
   const int64_t m_pad = round_up(cout, kGemmMr);
@@ -309,21 +325,7 @@ void conv2d_backward_filter_fast(float* dweight, float* dbias, const float* dout
           copy_channels(dout_chunk + q * m_pad, g, cout);
           for (int co = 0; co < cout; ++co) bias_partial[co] += g[co];
           if (direct_input) continue;
-          const int64_t p = p0 + q;
-          const int64_t b = p / image_pixels, in_image = p % image_pixels;
-          const int y = int(in_image / s.width), x = int(in_image % s.width);
-          for (int ky = 0; ky < s.kernel; ++ky) {
-            const int iy = y + ky - pad;
-            for (int kx = 0; kx < s.kernel; ++kx) {
-              const int ix = x + kx - pad;
-              float* dst = col_chunk + q * n_pad + (ky * s.kernel + kx) * cin;
-              if (iy < 0 || iy >= s.height || ix < 0 || ix >= s.width) {
-                zero_channels(dst, cin);
-              } else {
-                copy_channels(dst, in + ((b * s.height + iy) * s.width + ix) * cin, cin);
-              }
-            }
-          }
+          im2col_pixel(col_chunk + q * n_pad, in, p0 + q, s.height, s.width, cin, s.kernel);
         }
         // dW^T[co, r] += sum_q dout_chunk[q, co] * col_chunk[q, r]
         const float* cols = direct_input ? in + p0 * cin : col_chunk;
