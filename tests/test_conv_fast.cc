@@ -12,6 +12,7 @@
 #include <catch2/catch.hpp>
 
 #include <cmath>
+#include <cstdint>
 #include <cstring>
 #include <random>
 #include <vector>
@@ -207,4 +208,22 @@ TEST_CASE("fast conv refuses bad shapes and unreserved workspaces with a hint", 
   CHECK(ws.fits(s));
   CHECK(ws.bytes() > 0);
   CHECK_NOTHROW(conv2d_forward_fast(out.data(), in.data(), w.data(), nullptr, s, false, ws));
+}
+
+TEST_CASE("gemm reports the kernel it was built with; AlignedFloats grows zero-filled and aligned", "[ops][cpu]") {
+#if defined(__AVX2__) && defined(__FMA__)
+  CHECK(gemm_uses_avx2());
+#else
+  CHECK_FALSE(gemm_uses_avx2());
+#endif
+  AlignedFloats buffer;
+  CHECK(buffer.size() == 0);
+  buffer.grow_to(1000);
+  REQUIRE(buffer.size() == 1000);
+  CHECK(reinterpret_cast<uintptr_t>(buffer.data()) % 64 == 0);
+  for (int64_t i = 0; i < buffer.size(); ++i) REQUIRE(buffer.data()[i] == 0.0f);
+  buffer.data()[5] = 3.0f;
+  buffer.grow_to(10);  // never shrinks, keeps the contents
+  CHECK(buffer.size() == 1000);
+  CHECK(buffer.data()[5] == 3.0f);
 }

@@ -14,7 +14,7 @@
 // bit-identical for any thread count and any timing.
 //
 // A ConvWorkspace holds every buffer these functions use; reserve() it for the shapes once, then the
-// calls never allocate.
+// calls never allocate. One call at a time per workspace (the calls thread internally).
 #pragma once
 #include <cstdint>
 #include <cstdlib>
