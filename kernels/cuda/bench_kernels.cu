@@ -181,6 +181,7 @@ struct Row {
   std::string op, version, status;  // status "" = ok
   double ms = 0, flops = 0, bytes = 0;
   bool baseline = false;
+  bool compare_to_baseline = true;  // false for helper rows such as the cuDNN weight transpose
 };
 
 bool is_baseline_name(const std::string& version) {
@@ -216,6 +217,7 @@ std::string format_table(const std::vector<Row>& rows) {
     }
     if (r.bytes > 0) std::snprintf(buf, sizeof(buf), "%.0f", r.bytes / seconds * 1e-9), gbs = buf;
     for (const Row& b : rows) {  // the group's baseline, if it ran
+      if (!r.compare_to_baseline) break;
       if (b.op == r.op && b.baseline && b.status.empty() && b.ms > 0) {
         std::snprintf(buf, sizeof(buf), "%.2f", b.ms / r.ms), ratio = buf;
         break;
@@ -468,6 +470,7 @@ void bench_conv_case(const ConvCase& c, const KernelBenchOptions& o, DeviceBuffe
   transpose.op = c.op;
   transpose.version = "cudnn weight transpose";
   transpose.bytes = 8.0 * s.weight_size();
+  transpose.compare_to_baseline = false;
   DeviceBuffer hwio(s.weight_size());
   fill_uniform(hwio, 7);
   transpose.ms = time_median_ms([&] { cudnn_baseline::weight_to_krsc(b.weight_krsc.ptr, hwio.ptr, s, 0); },

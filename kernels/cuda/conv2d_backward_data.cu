@@ -86,6 +86,7 @@ void backward_data_igemm(float* din, const float* dout, const float* weight, con
 void conv2d_backward_data_cuda(float* din, const float* dout, const float* weight,
                                const float* relu_out, const ConvShape& s, ConvAlgo algo,
                                cudaStream_t stream) {
+  igemm::conv2d_check_shape(s, "conv2d_backward_data_cuda");
   if (s.pixels() == 0 || s.in_channels == 0) return;
   switch (algo) {
     case ConvAlgo::kCudnn:

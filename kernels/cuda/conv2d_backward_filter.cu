@@ -195,6 +195,7 @@ size_t conv2d_backward_filter_workspace_bytes(const ConvShape& s, ConvAlgo algo)
 void conv2d_backward_filter_cuda(float* dweight, float* dbias, const float* dout, const float* in,
                                  const ConvShape& s, ConvAlgo algo, void* workspace,
                                  size_t workspace_bytes, cudaStream_t stream) {
+  igemm::conv2d_check_shape(s, "conv2d_backward_filter_cuda");
   if (s.out_channels == 0) return;
   if (s.pixels() == 0) {  // empty sums
     if (s.weight_size() > 0) CUDA_CHECK(cudaMemsetAsync(dweight, 0, s.weight_size() * sizeof(float), stream));

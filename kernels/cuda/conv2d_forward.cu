@@ -85,6 +85,7 @@ void forward_igemm(float* out, const float* in, const float* weight, const float
 
 void conv2d_forward_cuda(float* out, const float* in, const float* weight, const float* bias,
                          const ConvShape& s, bool relu, ConvAlgo algo, cudaStream_t stream) {
+  igemm::conv2d_check_shape(s, "conv2d_forward_cuda");
   if (s.pixels() == 0 || s.out_channels == 0) return;
   switch (algo) {
     case ConvAlgo::kCudnn: cudnn_baseline::forward_hwio(out, in, weight, bias, s, relu, stream); return;

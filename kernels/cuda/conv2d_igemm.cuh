@@ -16,7 +16,9 @@
 // and alignment allow, else 4 bounds-checked scalar loads), stores them k-major into shared memory
 // (As[k][m], Bs[k][n]; padded rows) and multiplies. With kDoubleBuffer the next tile's global loads are
 // in flight while the current tile is multiplied, and the store goes to the other shared buffer, so one
-// barrier per step suffices.
+// barrier per step suffices. Each thread keeps the running coordinates of its groups (tap and channel
+// along K for forward/data, pixel and y, x for filter) and advances them by BK per step, so the float4
+// path of the K loop does no integer division.
 //
 // The block's work is written once, in run_block(), over an "executor" that runs a phase for its thread
 // and places the barriers. On the GPU the executor is the thread itself (DeviceExecutor); on the host,
@@ -96,22 +98,6 @@ __host__ __device__ __forceinline__ float lane(const float4& v, int j) {
   return j == 0 ? v.x : j == 1 ? v.y : j == 2 ? v.z : v.w;
 }
 
-// Fixed per-thread coordinates of one A group, decoded once before the K loop:
-//   forward/data: the group's pixel (row m) and its y, x;  filter: the group's row r decoded to dy, dx, c.
-struct ACoord {
-  int p = 0, y = 0, x = 0, c = 0;
-};
-
-__host__ __device__ __forceinline__ void decode_tap(const Args& a, int kk, int channels, int sign, int& dy,
-                                                   int& dx, int& c) {
-  const int tap = kk / channels;
-  c = kk - tap * channels;
-  const int ky = tap / a.kernel;
-  const int kx = tap - ky * a.kernel;
-  dy = sign * (ky - a.pad);
-  dx = sign * (kx - a.pad);
-}
-
 // Offset of src[b, y + dy, x + dx, c] where pixel = (b*H + y)*W + x, or -1 when outside the image.
 __host__ __device__ __forceinline__ int64_t shifted_offset(const Args& a, int pixel, int y, int x, int dy,
                                                            int dx, int c, int channels) {
@@ -121,63 +107,115 @@ __host__ __device__ __forceinline__ int64_t shifted_offset(const Args& a, int pi
   return (int64_t(pixel) + int64_t(dy) * a.width + dx) * channels + c;
 }
 
+// kk = (ky*K + kx)*C + c  ->  ky, kx, c
+__host__ __device__ __forceinline__ void split_k(const Args& a, int kk, int channels, int& ky, int& kx, int& c) {
+  const int tap = kk / channels;
+  c = kk - tap * channels;
+  ky = tap / a.kernel;
+  kx = tap - ky * a.kernel;
+}
+
+// The running coordinates of one A group of a thread, so that the K loop needs no integer division on
+// the float4 path: decoded once before the loop, then advanced by BK after every tile's load.
+//   forward/data: fixed pixel p and its y, x; the group's current k decoded to ky, kx, c.
+//   filter:       fixed row r decoded to ky, kx, c; the group's current pixel p and its y, x.
+struct AState {
+  int p = 0, y = 0, x = 0;
+  int ky = 0, kx = 0, c = 0;
+};
+
+// The running coordinates of one B group (backward-data only: k = tap*Cout + co along the float4).
+struct BState {
+  int tap = 0, co = 0;
+};
+
 template <Mode kMode>
-__host__ __device__ __forceinline__ ACoord a_coord(const Args& a, int m_abs) {
-  ACoord q;
+__host__ __device__ __forceinline__ AState a_state(const Args& a, int m_abs, int k_abs) {
+  AState q;
   if constexpr (kMode != Mode::kBackwardFilter) {
     q.p = m_abs;
     q.x = m_abs % a.width;
     q.y = (m_abs / a.width) % a.height;
+    if (a.gather_channels > 0) split_k(a, k_abs, a.gather_channels, q.ky, q.kx, q.c);
   } else {
-    q.p = m_abs;
-    if (m_abs < a.m) decode_tap(a, m_abs, a.gather_channels, 1, q.y, q.x, q.c);  // y, x hold dy, dx
+    if (m_abs < a.m && a.gather_channels > 0) split_k(a, m_abs, a.gather_channels, q.ky, q.kx, q.c);
+    q.p = k_abs;
+    q.x = k_abs % a.width;
+    q.y = (k_abs / a.width) % a.height;
   }
   return q;
 }
 
+template <Mode kMode, int BK>
+__host__ __device__ __forceinline__ void a_advance(const Args& a, AState& q) {
+  if constexpr (kMode != Mode::kBackwardFilter) {
+    // k += BK: carry c into kx, kx into ky. Only the float4 path reads these (C >= 4 there, so at most
+    // BK/4 carries); the scalar path decodes each element itself.
+    if (!a.a_vec || a.gather_channels <= 0) return;
+    q.c += BK;
+    while (q.c >= a.gather_channels) {
+      q.c -= a.gather_channels;
+      if (++q.kx == a.kernel) q.kx = 0, ++q.ky;
+    }
+  } else {
+    // pixel += BK: carry x into y, y wraps at H (into the next image).
+    q.p += BK;
+    q.x += BK;
+    while (q.x >= a.width) {
+      q.x -= a.width;
+      if (++q.y == a.height) q.y = 0;
+    }
+  }
+}
+
+template <int BK>
+__host__ __device__ __forceinline__ void b_advance(const Args& a, BState& q) {
+  if (!a.b_vec || a.out_channels <= 0) return;  // only the float4 path reads the state
+  q.co += BK;
+  while (q.co >= a.out_channels) q.co -= a.out_channels, ++q.tap;
+}
+
 // ---- Operand loaders: 4 elements per group into a float4, zero outside the problem -----------------
-// A group at (m, k_abs) with m's coordinates q: forward/data run along k, filter along m.
+// A group at (m, k_abs), q its running coordinates: forward/data run along k, filter along m.
 template <Mode kMode>
-__host__ __device__ __forceinline__ float4 load_a_group(const Args& a, const ACoord& q, int k_abs, int k_end) {
+__host__ __device__ __forceinline__ float4 load_a_group(const Args& a, const AState& q, int m_abs, int k_abs,
+                                                        int k_end) {
   float4 v = make_float4(0.f, 0.f, 0.f, 0.f);
   const int channels = a.gather_channels;
   if constexpr (kMode != Mode::kBackwardFilter) {
     // A[pixel][k .. k+3], k = tap*C + c; the 4 share a tap when C % 4 == 0 (k % 4 == 0 keeps them together).
     constexpr int sign = kMode == Mode::kBackwardData ? -1 : 1;
-    if (q.p >= a.m) return v;
+    if (m_abs >= a.m) return v;
     if (a.a_vec && k_abs + 3 < k_end) {
-      int dy, dx, c;
-      decode_tap(a, k_abs, channels, sign, dy, dx, c);
-      const int64_t off = shifted_offset(a, q.p, q.y, q.x, dy, dx, c, channels);
+      const int64_t off = shifted_offset(a, q.p, q.y, q.x, sign * (q.ky - a.pad), sign * (q.kx - a.pad), q.c,
+                                         channels);
       if (off >= 0) v = load_float4(a.a_src + off);
       return v;
     }
-FCN_UNROLL
+    FCN_UNROLL
     for (int j = 0; j < 4; ++j) {
       if (k_abs + j < k_end) {
-        int dy, dx, c;
-        decode_tap(a, k_abs + j, channels, sign, dy, dx, c);
-        const int64_t off = shifted_offset(a, q.p, q.y, q.x, dy, dx, c, channels);
+        int ky, kx, c;
+        split_k(a, k_abs + j, channels, ky, kx, c);
+        const int64_t off = shifted_offset(a, q.p, q.y, q.x, sign * (ky - a.pad), sign * (kx - a.pad), c,
+                                           channels);
         if (off >= 0) lane(v, j) = load_float(a.a_src + off);
       }
     }
   } else {
     // A[rows r .. r+3][pixel k_abs], r = tap*Cin + ci: the 4 share a tap when Cin % 4 == 0.
     if (k_abs >= k_end) return v;
-    const int pixel = k_abs;
-    const int x = pixel % a.width;
-    const int y = (pixel / a.width) % a.height;
-    if (a.a_vec && q.p + 3 < a.m) {
-      const int64_t off = shifted_offset(a, pixel, y, x, q.y, q.x, q.c, channels);
+    if (a.a_vec && m_abs + 3 < a.m) {
+      const int64_t off = shifted_offset(a, q.p, q.y, q.x, q.ky - a.pad, q.kx - a.pad, q.c, channels);
       if (off >= 0) v = load_float4(a.a_src + off);
       return v;
     }
-FCN_UNROLL
+    FCN_UNROLL
     for (int j = 0; j < 4; ++j) {
-      if (q.p + j < a.m) {
-        int dy, dx, c;
-        decode_tap(a, q.p + j, channels, 1, dy, dx, c);
-        const int64_t off = shifted_offset(a, pixel, y, x, dy, dx, c, channels);
+      if (m_abs + j < a.m) {
+        int ky, kx, c;
+        split_k(a, m_abs + j, channels, ky, kx, c);
+        const int64_t off = shifted_offset(a, q.p, q.y, q.x, ky - a.pad, kx - a.pad, c, channels);
         if (off >= 0) lane(v, j) = load_float(a.a_src + off);
       }
     }
@@ -185,16 +223,18 @@ FCN_UNROLL
   return v;
 }
 
-// B group at (k_abs, n_abs): forward/filter run along n (row-major [K][N] source), data along k.
+// B group at (k_abs, n_abs): forward/filter run along n (row-major [K][N] source), data along k
+// (q: the running tap and co of k_abs, used on the float4 path).
 template <Mode kMode>
-__host__ __device__ __forceinline__ float4 load_b_group(const Args& a, int n_abs, int k_abs, int k_end) {
+__host__ __device__ __forceinline__ float4 load_b_group(const Args& a, const BState& q, int n_abs, int k_abs,
+                                                        int k_end) {
   float4 v = make_float4(0.f, 0.f, 0.f, 0.f);
   if constexpr (kMode != Mode::kBackwardData) {
     // forward: w as [K][Cout]; filter: dout as [pixels][Cout]. Both row-major with row length N.
     if (k_abs >= k_end) return v;
     const float* row = a.b_src + int64_t(k_abs) * a.n;
     if (a.b_vec && n_abs + 3 < a.n) return load_float4(row + n_abs);
-FCN_UNROLL
+    FCN_UNROLL
     for (int j = 0; j < 4; ++j) {
       if (n_abs + j < a.n) lane(v, j) = load_float(row + n_abs + j);
     }
@@ -203,11 +243,9 @@ FCN_UNROLL
     if (n_abs >= a.n) return v;
     const int cout = a.out_channels;
     if (a.b_vec && k_abs + 3 < k_end) {
-      const int tap = k_abs / cout;
-      const int co = k_abs - tap * cout;
-      return load_float4(a.b_src + (int64_t(tap) * a.in_channels + n_abs) * cout + co);
+      return load_float4(a.b_src + (int64_t(q.tap) * a.in_channels + n_abs) * cout + q.co);
     }
-FCN_UNROLL
+    FCN_UNROLL
     for (int j = 0; j < 4; ++j) {
       const int kk = k_abs + j;
       if (kk < k_end) {
@@ -247,7 +285,8 @@ struct Block {
   struct Thread {
     float4 a_regs[kALoads];
     float4 b_regs[kBLoads];
-    ACoord a_coords[kALoads];
+    AState a_states[kALoads];
+    BState b_states[kBLoads];
     float acc[TM][TN];
   };
 
@@ -266,66 +305,81 @@ struct Block {
     return o;
   }
 
-  // Zeroes the accumulators and decodes the thread's fixed A-group coordinates.
+  // Zeroes the accumulators and decodes the running coordinates of the thread's groups at k_begin.
   __host__ __device__ __forceinline__ static void init(Thread& t, const Args& a, const Origin& o, int tid) {
-FCN_UNROLL
+    FCN_UNROLL
     for (int i = 0; i < kALoads; ++i) {
       const int g = tid + i * kThreads;
       int k = 0, w = 0;
       if (g < AGroups::kCount) AGroups::coords(g, k, w);
-      t.a_coords[i] = a_coord<kMode>(a, o.m0 + w);
+      t.a_states[i] = a_state<kMode>(a, o.m0 + w, o.k_begin + k);
     }
-FCN_UNROLL
+    FCN_UNROLL
+    for (int i = 0; i < kBLoads; ++i) {
+      const int g = tid + i * kThreads;
+      int k = 0, w = 0;
+      if (g < BGroups::kCount) BGroups::coords(g, k, w);
+      if constexpr (kMode == Mode::kBackwardData) {
+        const int kk = o.k_begin + k;
+        t.b_states[i].tap = a.out_channels > 0 ? kk / a.out_channels : 0;
+        t.b_states[i].co = kk - t.b_states[i].tap * a.out_channels;
+      }
+    }
+    FCN_UNROLL
     for (int i = 0; i < TM; ++i)
-FCN_UNROLL
+      FCN_UNROLL
       for (int j = 0; j < TN; ++j) t.acc[i][j] = 0.f;
   }
 
+  // Loads the tile at k_tile into registers, then advances the running coordinates by BK: it must be
+  // called for k_begin, k_begin + BK, ... in order, once each.
   __host__ __device__ __forceinline__ static void load(Thread& t, const Args& a, const Origin& o, int tid,
                                                       int k_tile) {
-FCN_UNROLL
+    FCN_UNROLL
     for (int i = 0; i < kALoads; ++i) {
       const int g = tid + i * kThreads;
       if (g < AGroups::kCount) {
         int k, w;
         AGroups::coords(g, k, w);
-        t.a_regs[i] = load_a_group<kMode>(a, t.a_coords[i], k_tile + k, o.k_end);
+        t.a_regs[i] = load_a_group<kMode>(a, t.a_states[i], o.m0 + w, k_tile + k, o.k_end);
+        a_advance<kMode, BK>(a, t.a_states[i]);
       }
     }
-FCN_UNROLL
+    FCN_UNROLL
     for (int i = 0; i < kBLoads; ++i) {
       const int g = tid + i * kThreads;
       if (g < BGroups::kCount) {
         int k, w;
         BGroups::coords(g, k, w);
-        t.b_regs[i] = load_b_group<kMode>(a, o.n0 + w, k_tile + k, o.k_end);
+        t.b_regs[i] = load_b_group<kMode>(a, t.b_states[i], o.n0 + w, k_tile + k, o.k_end);
+        if constexpr (kMode == Mode::kBackwardData) b_advance<BK>(a, t.b_states[i]);
       }
     }
   }
 
   __host__ __device__ __forceinline__ static void store(const Thread& t, Shared& s, int tid, int stage) {
-FCN_UNROLL
+    FCN_UNROLL
     for (int i = 0; i < kALoads; ++i) {
       const int g = tid + i * kThreads;
       if (g < AGroups::kCount) {
         int k, w;
         AGroups::coords(g, k, w);
         if constexpr (kAAlongK) {
-FCN_UNROLL
+          FCN_UNROLL
           for (int j = 0; j < 4; ++j) s.a[stage][k + j][w] = lane(t.a_regs[i], j);
         } else {
           *reinterpret_cast<float4*>(&s.a[stage][k][w]) = t.a_regs[i];
         }
       }
     }
-FCN_UNROLL
+    FCN_UNROLL
     for (int i = 0; i < kBLoads; ++i) {
       const int g = tid + i * kThreads;
       if (g < BGroups::kCount) {
         int k, w;
         BGroups::coords(g, k, w);
         if constexpr (kBAlongK) {
-FCN_UNROLL
+          FCN_UNROLL
           for (int j = 0; j < 4; ++j) s.b[stage][k + j][w] = lane(t.b_regs[i], j);
         } else {
           *reinterpret_cast<float4*>(&s.b[stage][k][w]) = t.b_regs[i];
@@ -338,33 +392,33 @@ FCN_UNROLL
   __host__ __device__ __forceinline__ static void compute(Thread& t, const Shared& s, int tid, int stage) {
     const int tx = tid % kThreadsN;
     const int ty = tid / kThreadsN;
-FCN_UNROLL
+    FCN_UNROLL
     for (int kk = 0; kk < BK; ++kk) {
       float a_frag[TM];
       float b_frag[TN];
       if constexpr (TM % 4 == 0) {
-FCN_UNROLL
+        FCN_UNROLL
         for (int i = 0; i < TM; i += 4) {
           const float4 v = *reinterpret_cast<const float4*>(&s.a[stage][kk][ty * TM + i]);
           a_frag[i] = v.x, a_frag[i + 1] = v.y, a_frag[i + 2] = v.z, a_frag[i + 3] = v.w;
         }
       } else {
-FCN_UNROLL
+        FCN_UNROLL
         for (int i = 0; i < TM; ++i) a_frag[i] = s.a[stage][kk][ty * TM + i];
       }
       if constexpr (TN % 4 == 0) {
-FCN_UNROLL
+        FCN_UNROLL
         for (int j = 0; j < TN; j += 4) {
           const float4 v = *reinterpret_cast<const float4*>(&s.b[stage][kk][tx * TN + j]);
           b_frag[j] = v.x, b_frag[j + 1] = v.y, b_frag[j + 2] = v.z, b_frag[j + 3] = v.w;
         }
       } else {
-FCN_UNROLL
+        FCN_UNROLL
         for (int j = 0; j < TN; ++j) b_frag[j] = s.b[stage][kk][tx * TN + j];
       }
-FCN_UNROLL
+      FCN_UNROLL
       for (int i = 0; i < TM; ++i)
-FCN_UNROLL
+        FCN_UNROLL
         for (int j = 0; j < TN; ++j) t.acc[i][j] = fmaf(a_frag[i], b_frag[j], t.acc[i][j]);
     }
   }
@@ -480,6 +534,9 @@ inline dim3 igemm_grid(const Args& a) {
 }
 
 // ---- Problem setup shared by the launches and the host emulation --------------------------------------
+// Throws std::invalid_argument (with a HINT) for shapes the kernels cannot index (conv2d_common.cu).
+void conv2d_check_shape(const ConvShape& s, const char* who);
+
 inline bool aligned16(const void* p) { return (reinterpret_cast<uintptr_t>(p) & 15u) == 0; }
 
 inline Args conv_geometry(const ConvShape& s) {
@@ -497,7 +554,7 @@ inline Args forward_args(float* out, const float* in, const float* weight, const
   a.gather_channels = s.in_channels;
   a.m = int(s.pixels()), a.n = s.out_channels, a.k = s.kernel * s.kernel * s.in_channels;
   a.k_per_chunk = a.k > 0 ? a.k : 1;
-  a.a_vec = allow_float4 && s.in_channels % 4 == 0 && aligned16(in);
+  a.a_vec = allow_float4 && s.in_channels > 0 && s.in_channels % 4 == 0 && aligned16(in);
   a.b_vec = allow_float4 && s.out_channels % 4 == 0 && aligned16(weight);
   a.out_vec = allow_float4 && a.n % 4 == 0 && aligned16(out);
   return a;
@@ -512,8 +569,8 @@ inline Args backward_data_args(float* din, const float* dout, const float* weigh
   a.m = int(s.pixels()), a.n = s.in_channels, a.k = s.kernel * s.kernel * s.out_channels;
   a.k_per_chunk = a.k > 0 ? a.k : 1;
   // A (dout) and B (weight rows of Cout) both run along co.
-  a.a_vec = allow_float4 && s.out_channels % 4 == 0 && aligned16(dout);
-  a.b_vec = allow_float4 && s.out_channels % 4 == 0 && aligned16(weight);
+  a.a_vec = allow_float4 && s.out_channels > 0 && s.out_channels % 4 == 0 && aligned16(dout);
+  a.b_vec = allow_float4 && s.out_channels > 0 && s.out_channels % 4 == 0 && aligned16(weight);
   a.out_vec = allow_float4 && a.n % 4 == 0 && aligned16(din);
   return a;
 }
@@ -560,7 +617,7 @@ Args backward_filter_args(float* partial_weight, const float* dout, const float*
   a.gather_channels = s.in_channels;
   a.m = s.kernel * s.kernel * s.in_channels, a.n = s.out_channels, a.k = int(s.pixels());
   a.k_per_chunk = plan.pixels_per_chunk;
-  a.a_vec = allow_float4 && s.in_channels % 4 == 0 && aligned16(in);
+  a.a_vec = allow_float4 && s.in_channels > 0 && s.in_channels % 4 == 0 && aligned16(in);
   a.b_vec = allow_float4 && s.out_channels % 4 == 0 && aligned16(dout);
   a.out_vec = allow_float4 && a.n % 4 == 0 && aligned16(partial_weight);  // chunk stride M*N keeps alignment
   return a;

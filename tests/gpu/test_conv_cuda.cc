@@ -11,6 +11,7 @@
 #include <catch2/catch.hpp>
 
 #include <cmath>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -145,6 +146,9 @@ std::vector<ConvShape> odd_shapes() {
 // Bigger than one tile in every direction: several M tiles with a tail, N past one 64-wide tile,
 // many backward-filter chunks.
 const ConvShape kMultiTile{3, 33, 31, 64, 68, 3};
+// Backward-filter with several 16-pixel steps per chunk, so a block's running pixel coordinates wrap
+// across rows and images: 66246 pixels in ~2000 chunks.
+const ConvShape kLongReduction{2, 181, 183, 4, 4, 3};
 
 }  // namespace
 
@@ -169,6 +173,7 @@ TEST_CASE("conv2d_backward_filter_cuda matches the CPU reference for every versi
   for (const ConvShape& s : odd_shapes())
     for (ConvAlgo algo : kAllAlgos) check_backward_filter(s, algo, seed += 2);
   for (ConvAlgo algo : kAllAlgos) check_backward_filter(kMultiTile, algo, seed += 2);
+  for (ConvAlgo algo : kAllAlgos) check_backward_filter(kLongReduction, algo, seed += 2);
 }
 
 TEST_CASE("conv2d_backward_filter_cuda is bit-identical across runs", "[gpu][conv]") {
@@ -194,6 +199,21 @@ TEST_CASE("conv2d_backward_filter_cuda refuses a workspace that is too small", "
                                                 ConvAlgo::kRegisterBlocked, workspace.get(), need - 1, nullptr),
                     Catch::Contains("HINT"));
   CHECK(conv2d_backward_filter_workspace_bytes(s, ConvAlgo::kNaive) == 0);
+}
+
+TEST_CASE("the CUDA convolutions refuse shapes they cannot index", "[gpu][conv]") {
+  DeviceBuffer<float> buffer(64);
+  const ConvShape even_kernel{1, 2, 2, 1, 1, 2};
+  CHECK_THROWS_WITH(conv2d_forward_cuda(buffer.get(), buffer.get(), buffer.get(), nullptr, even_kernel, false,
+                                        ConvAlgo::kRegisterBlocked, nullptr),
+                    Catch::Contains("HINT"));
+  const ConvShape too_many_pixels{1024, 2048, 2048, 1, 1, 1};  // 2^32 pixels
+  CHECK_THROWS_AS(conv2d_backward_data_cuda(buffer.get(), buffer.get(), buffer.get(), nullptr, too_many_pixels,
+                                            ConvAlgo::kNaive, nullptr),
+                  std::invalid_argument);
+  CHECK_THROWS_AS(conv2d_backward_filter_cuda(buffer.get(), nullptr, buffer.get(), buffer.get(), too_many_pixels,
+                                              ConvAlgo::kNaive, nullptr, 0, nullptr),
+                  std::invalid_argument);
 }
 
 TEST_CASE("conv2d_default_algo picks one of our own versions and every version has a name", "[gpu][conv]") {

@@ -200,6 +200,14 @@ int main() {
   shapes.push_back(ConvShape{3, 13, 11, 8, 68, 3});   // several M tiles, Cout tail past one N tile
   shapes.push_back(ConvShape{1, 1, 1, 4, 4, 3});      // every tap but the centre outside the image
   shapes.push_back(ConvShape{1, 5, 3, 12, 132, 3});   // N over two 64-wide tiles with a tail
+  // Backward-filter with several 16-pixel steps per chunk (so the running pixel coordinates advance and
+  // wrap across rows and images inside one block): P = 66246 pixels, 1 tile, 2071 chunks of 32 pixels.
+  for (int cin : {4, 5}) {
+    const ConvShape big{2, 181, 183, cin, 4, 3};
+    check_backward_filter<Filter2>("backward-filter v2", big, false, rng);
+    check_backward_filter<Filter3>("backward-filter v3", big, true, rng);
+    check_backward_filter<Filter3Narrow>("backward-filter v3 narrow", big, true, rng);
+  }
   for (const ConvShape& s : shapes) {
     check_forward<Forward2>("forward v2", s, false, false, rng);
     check_forward<Forward3>("forward v3", s, false, true, rng);
