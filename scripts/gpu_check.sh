@@ -257,11 +257,8 @@ fi
 tiny=$work/data/tiny
 big=$work/data/train
 if [ $have_fcn = 1 ]; then
-  # The output folder is --out, --dir or the first positional argument, whichever make-dataset takes.
-  ds_help=$("$fcn" make-dataset --help 2>&1)
-  if grep -q -- "--out" <<<"$ds_help"; then ds_flag=(--out); elif grep -q -- "--dir" <<<"$ds_help"; then ds_flag=(--dir); else ds_flag=(); fi
-  run_stage dataset 90 bash -c "'$fcn' make-dataset ${ds_flag[*]} '$tiny' --images 16 && \
-                                '$fcn' make-dataset ${ds_flag[*]} '$big' --images 48"
+  run_stage dataset 90 bash -c "'$fcn' make-dataset --out '$tiny' --images 16 --quiet && \
+                                '$fcn' make-dataset --out '$big' --images 48 --quiet"
   row dataset "$(verdict $stage_rc)" "$stage_s" "$(du -sh "$tiny" "$big" 2>/dev/null | cut -f1 | tr '\n' ' ')(16 and 48 images)"
 fi
 have_data=0
@@ -329,7 +326,7 @@ for step in (1, 2, 3):
     rel = abs(a - b) / max(abs(a), 1e-30)
     passed = rel <= tolerances[step]
     good &= passed
-    parts.append(f"step {step} cpu {a:.6g} gpu {b:.6g} rel {rel:.1e}{'' if passed else ' > ' + str(tolerances[step])}")
+    parts.append(f"step {step} cpu {a:.9g} gpu {b:.9g} rel {rel:.1e}{'' if passed else ' > ' + str(tolerances[step])}")
 if gpu:
     last = max(gpu)
     ms = [r.get("step_ms", 0.0) for s, r in gpu.items() if s > 10]
