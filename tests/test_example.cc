@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include <functional>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -338,4 +339,36 @@ TEST_CASE("example: every bad input is a DataError naming the record and feature
     fields.channels = 0;
     expect_invalid(encode_example(fields), "'image/channels' is 0");
   }
+}
+
+TEST_CASE("example: random damage to a record is a DataError or a valid sample, never a crash", "[io][example]") {
+  const std::string valid = encode_example(valid_fields(6, 5));
+  std::mt19937 rng(99);
+  int rejected = 0, accepted = 0;
+  for (int trial = 0; trial < 2000; ++trial) {
+    std::string damaged = valid;
+    const int edits = 1 + int(rng() % 4);
+    for (int e = 0; e < edits; ++e) {
+      size_t at = rng() % damaged.size();
+      switch (rng() % 3) {
+        case 0: damaged[at] = char(damaged[at] ^ (1 << (rng() % 8))); break;  // bit flip
+        case 1: damaged[at] = char(rng()); break;                            // byte replaced
+        default: damaged.resize(at); break;                                  // cut short
+      }
+      if (damaged.empty()) break;
+    }
+    try {
+      Sample s = decode_example(damaged, kWhere);
+      // Accepted damage (e.g. inside a string value or PNG ancillary bytes) still gives a consistent sample.
+      REQUIRE(s.rgb.size() == size_t(s.height) * s.width * 3);
+      REQUIRE(s.label.size() == size_t(s.height) * s.width);
+      ++accepted;
+    } catch (const DataError& e) {
+      REQUIRE(e.kind() == DataError::Kind::kInvalid);
+      REQUIRE(e.record() == 7);
+      ++rejected;
+    }
+  }
+  CHECK(rejected > 1000);  // most damage must be caught (PNG chunk CRCs are not checked by stb_image)
+  INFO("accepted " << accepted << " damaged records");
 }
