@@ -398,8 +398,8 @@ void bench_conv_case(const ConvCase& c, const KernelBenchOptions& o, DeviceBuffe
   b.weight_krsc = DeviceBuffer(s.weight_size());
   size_t workspace_bytes = 0;
   if (c.dir == kFilter) {
-    for (ConvAlgo algo : {ConvAlgo::kTiled, ConvAlgo::kRegisterBlocked})
-      workspace_bytes = std::max(workspace_bytes, conv2d_backward_filter_workspace_bytes(s, algo));
+    for (int v = 0; v < kNumConvAlgos; ++v)
+      workspace_bytes = std::max(workspace_bytes, conv2d_backward_filter_workspace_bytes(s, ConvAlgo(v)));
     b.workspace_floats = DeviceBuffer((workspace_bytes + sizeof(float) - 1) / sizeof(float));
   }
   const double flops = s.flops();

@@ -21,8 +21,9 @@ enum class ConvAlgo : int {
   kNaive = 1,             // version 1: one thread per output element
   kTiled = 2,             // version 2: shared-memory tiled implicit GEMM
   kRegisterBlocked = 3,   // version 3: register-blocked implicit GEMM, float4 loads, double-buffered
+  kRegisterBlocked8x8 = 4,  // version 4: version 3 with 8x8 outputs per thread (fewer shared loads per FMA)
 };
-constexpr int kNumConvAlgos = 4;
+constexpr int kNumConvAlgos = 5;
 const char* conv_algo_name(ConvAlgo algo);  // "cudnn", "v1 naive", ...
 
 // out [B,H,W,Cout] = conv(in [B,H,W,Cin], w [K,K,Cin,Cout]) + bias [Cout], ReLU if relu

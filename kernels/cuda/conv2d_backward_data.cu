@@ -12,6 +12,8 @@
 //   3 kRegisterBlocked 128x64 tile per 256-thread block, 8x4 outputs per thread, float4 loads when Cout
 //                      is a multiple of 4 (A along co, B along co), float4 stores when Cin is,
 //                      double-buffered shared memory; for Cin <= 16 a 256x16 tile with 8x2 per thread
+//   4 kRegisterBlocked8x8  version 3 with 8x8 outputs per thread (128x64 tile, 128 threads); Cin <= 16
+//                      as version 3
 // Versions 2 and 3 share the implicit-GEMM block in conv2d_igemm.cuh.
 //
 // Run / benchmark:
@@ -72,6 +74,8 @@ using BackwardData2 = igemm::Block<igemm::Mode::kBackwardData, 16, 16, 16, 1, 1,
 using BackwardData3 = igemm::Block<igemm::Mode::kBackwardData, 128, 64, 16, 8, 4, true>;
 // Version 3 for Cin <= 16: a 256x16 tile, 8x2 outputs per thread.
 using BackwardData3Narrow = igemm::Block<igemm::Mode::kBackwardData, 256, 16, 16, 8, 2, true>;
+// Version 4: 128x64 tile per 128-thread block, 8x8 outputs per thread.
+using BackwardData4 = igemm::Block<igemm::Mode::kBackwardData, 128, 64, 16, 8, 8, true>;
 
 template <class B>
 void backward_data_igemm(float* din, const float* dout, const float* weight, const float* relu_out,
@@ -101,6 +105,13 @@ void conv2d_backward_data_cuda(float* din, const float* dout, const float* weigh
         backward_data_igemm<BackwardData3Narrow>(din, dout, weight, relu_out, s, true, stream);
       } else {
         backward_data_igemm<BackwardData3>(din, dout, weight, relu_out, s, true, stream);
+      }
+      return;
+    case ConvAlgo::kRegisterBlocked8x8:
+      if (s.in_channels <= 16) {
+        backward_data_igemm<BackwardData3Narrow>(din, dout, weight, relu_out, s, true, stream);
+      } else {
+        backward_data_igemm<BackwardData4>(din, dout, weight, relu_out, s, true, stream);
       }
       return;
   }

@@ -16,6 +16,8 @@
 //   3 kRegisterBlocked 64x64 tile per 128-thread block, 8x4 outputs per thread, float4 loads when Cin /
 //                      Cout are multiples of 4, double-buffered shared memory, chunks + ordered sum;
 //                      for Cout <= 16 a 64x16 tile with 4x2 outputs per thread
+//   4 kRegisterBlocked8x8  128x64 tile per 128-thread block, 8x8 outputs per thread, chunks + ordered sum;
+//                      Cout <= 16 as version 3
 // Versions 2 and 3 share the implicit-GEMM block in conv2d_igemm.cuh.
 //
 // Run / benchmark:
@@ -93,6 +95,8 @@ using BackwardFilter2 = igemm::Block<igemm::Mode::kBackwardFilter, 16, 16, 16, 1
 using BackwardFilter3 = igemm::Block<igemm::Mode::kBackwardFilter, 64, 64, 16, 8, 4, true>;
 // Version 3 for Cout <= 16 (the logits): a 64x16 tile, 4x2 outputs per thread.
 using BackwardFilter3Narrow = igemm::Block<igemm::Mode::kBackwardFilter, 64, 16, 16, 4, 2, true>;
+// Version 4: 128x64 tile per 128-thread block, 8x8 outputs per thread.
+using BackwardFilter4 = igemm::Block<igemm::Mode::kBackwardFilter, 128, 64, 16, 8, 8, true>;
 bool narrow(const ConvShape& s) { return s.out_channels <= 16; }
 
 using igemm::chunk_plan;
@@ -186,6 +190,8 @@ size_t conv2d_backward_filter_workspace_bytes(const ConvShape& s, ConvAlgo algo)
     case ConvAlgo::kTiled: return chunk_plan<BackwardFilter2>(s).bytes;
     case ConvAlgo::kRegisterBlocked:
       return narrow(s) ? chunk_plan<BackwardFilter3Narrow>(s).bytes : chunk_plan<BackwardFilter3>(s).bytes;
+    case ConvAlgo::kRegisterBlocked8x8:
+      return narrow(s) ? chunk_plan<BackwardFilter3Narrow>(s).bytes : chunk_plan<BackwardFilter4>(s).bytes;
     case ConvAlgo::kCudnn:  // cuDNN's workspace is cached inside conv2d_cudnn.cu
     case ConvAlgo::kNaive: return 0;
   }
@@ -217,6 +223,15 @@ void conv2d_backward_filter_cuda(float* dweight, float* dbias, const float* dout
                                                      workspace_bytes, stream);
       } else {
         backward_filter_igemm<BackwardFilter3>(dweight, dbias, dout, in, s, true, workspace, workspace_bytes,
+                                               stream);
+      }
+      return;
+    case ConvAlgo::kRegisterBlocked8x8:
+      if (narrow(s)) {
+        backward_filter_igemm<BackwardFilter3Narrow>(dweight, dbias, dout, in, s, true, workspace,
+                                                     workspace_bytes, stream);
+      } else {
+        backward_filter_igemm<BackwardFilter4>(dweight, dbias, dout, in, s, true, workspace, workspace_bytes,
                                                stream);
       }
       return;

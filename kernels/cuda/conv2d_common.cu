@@ -28,6 +28,7 @@ const char* conv_algo_name(ConvAlgo algo) {
     case ConvAlgo::kNaive: return "v1 naive";
     case ConvAlgo::kTiled: return "v2 tiled";
     case ConvAlgo::kRegisterBlocked: return "v3 register-blocked";
+    case ConvAlgo::kRegisterBlocked8x8: return "v4 8x8 per thread";
   }
   return "unknown";
 }

@@ -10,6 +10,8 @@
 //   3 kRegisterBlocked 128x64 tile per 256-thread block, 8x4 outputs per thread in registers, float4
 //                      loads and stores when Cin / Cout are multiples of 4, double-buffered shared memory;
 //                      for Cout <= 16 a 256x16 tile with 8x2 outputs per thread instead
+//   4 kRegisterBlocked8x8  version 3 with 8x8 outputs per thread (128x64 tile, 128 threads): half the
+//                      shared-memory reads per FMA, more registers; Cout <= 16 as version 3
 // Versions 2 and 3 share the implicit-GEMM block in conv2d_igemm.cuh.
 //
 // Run / benchmark:
@@ -72,6 +74,9 @@ using Forward3 = igemm::Block<igemm::Mode::kForward, 128, 64, 16, 8, 4, true>;
 // Version 3 for Cout <= 16 (the logits): a 256x16 tile, 8x2 outputs per thread, so that a narrow N
 // does not waste most of a 64-wide tile.
 using Forward3Narrow = igemm::Block<igemm::Mode::kForward, 256, 16, 16, 8, 2, true>;
+// Version 4: 128x64 tile per 128-thread block, 8x8 outputs per thread (4 LDS.128 per 64 FMAs instead of
+// 3 per 32), at the cost of more registers (166) and so fewer resident warps.
+using Forward4 = igemm::Block<igemm::Mode::kForward, 128, 64, 16, 8, 8, true>;
 
 template <class B>
 void forward_igemm(float* out, const float* in, const float* weight, const float* bias, const ConvShape& s,
@@ -96,6 +101,13 @@ void conv2d_forward_cuda(float* out, const float* in, const float* weight, const
         forward_igemm<Forward3Narrow>(out, in, weight, bias, s, relu, true, stream);
       } else {
         forward_igemm<Forward3>(out, in, weight, bias, s, relu, true, stream);
+      }
+      return;
+    case ConvAlgo::kRegisterBlocked8x8:
+      if (s.out_channels <= 16) {
+        forward_igemm<Forward3Narrow>(out, in, weight, bias, s, relu, true, stream);
+      } else {
+        forward_igemm<Forward4>(out, in, weight, bias, s, relu, true, stream);
       }
       return;
   }

@@ -25,7 +25,8 @@ namespace {
 using test::DeviceBuffer;
 using test::random_floats;
 
-const ConvAlgo kAllAlgos[] = {ConvAlgo::kCudnn, ConvAlgo::kNaive, ConvAlgo::kTiled, ConvAlgo::kRegisterBlocked};
+const ConvAlgo kAllAlgos[] = {ConvAlgo::kCudnn, ConvAlgo::kNaive, ConvAlgo::kTiled, ConvAlgo::kRegisterBlocked,
+                              ConvAlgo::kRegisterBlocked8x8};
 
 double tolerance_for(ConvAlgo algo) { return algo == ConvAlgo::kCudnn ? 1e-4 : 1e-5; }
 
@@ -177,7 +178,8 @@ TEST_CASE("conv2d_backward_filter_cuda matches the CPU reference for every versi
 }
 
 TEST_CASE("conv2d_backward_filter_cuda is bit-identical across runs", "[gpu][conv]") {
-  for (ConvAlgo algo : {ConvAlgo::kNaive, ConvAlgo::kTiled, ConvAlgo::kRegisterBlocked}) {
+  for (ConvAlgo algo : {ConvAlgo::kNaive, ConvAlgo::kTiled, ConvAlgo::kRegisterBlocked,
+                        ConvAlgo::kRegisterBlocked8x8}) {
     const ConvShape& s = kMultiTile;
     DeviceBuffer<float> d_dout(random_floats(s.out_size(), -1.f, 1.f, 7));
     DeviceBuffer<float> d_in(random_floats(s.in_size(), -1.f, 1.f, 8));

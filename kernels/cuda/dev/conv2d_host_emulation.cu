@@ -188,6 +188,9 @@ using Filter3 = Block<Mode::kBackwardFilter, 64, 64, 16, 8, 4, true>;
 using Forward3Narrow = Block<Mode::kForward, 256, 16, 16, 8, 2, true>;
 using Data3Narrow = Block<Mode::kBackwardData, 256, 16, 16, 8, 2, true>;
 using Filter3Narrow = Block<Mode::kBackwardFilter, 64, 16, 16, 4, 2, true>;
+using Forward4 = Block<Mode::kForward, 128, 64, 16, 8, 8, true>;
+using Data4 = Block<Mode::kBackwardData, 128, 64, 16, 8, 8, true>;
+using Filter4 = Block<Mode::kBackwardFilter, 128, 64, 16, 8, 8, true>;
 
 }  // namespace
 
@@ -207,6 +210,7 @@ int main() {
     check_backward_filter<Filter2>("backward-filter v2", big, false, rng);
     check_backward_filter<Filter3>("backward-filter v3", big, true, rng);
     check_backward_filter<Filter3Narrow>("backward-filter v3 narrow", big, true, rng);
+    check_backward_filter<Filter4>("backward-filter v4", big, true, rng);
   }
   for (const ConvShape& s : shapes) {
     check_forward<Forward2>("forward v2", s, false, false, rng);
@@ -220,6 +224,9 @@ int main() {
     check_forward<Forward3Narrow>("forward v3 narrow relu", s, true, true, rng);
     check_backward_data<Data3Narrow>("backward-data v3 narrow mask", s, true, true, rng);
     check_backward_filter<Filter3Narrow>("backward-filter v3 narrow", s, true, rng);
+    check_forward<Forward4>("forward v4 relu", s, true, true, rng);
+    check_backward_data<Data4>("backward-data v4 mask", s, true, true, rng);
+    check_backward_filter<Filter4>("backward-filter v4", s, true, rng);
   }
   std::printf("overall okay: %d\n", failures == 0 ? 1 : 0);
   return failures == 0 ? 0 : 1;
