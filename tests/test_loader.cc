@@ -47,7 +47,9 @@ std::string write_export(const fs::path& dir, int records, int files, bool unifo
   manifest.legend.push_back({"Model 3", 1});
   int record = 0;
   for (int f = 0; f < files; ++f) {
-    std::string name = "part-" + std::to_string(f) + ".tfrecord";
+    std::string name = "part-";  // built step by step: GCC 12 -O3 warns (-Wrestrict) on a + b + c here
+    name += std::to_string(f);
+    name += ".tfrecord";
     manifest.tfrecord_paths.push_back(name);
     TfRecordWriter writer((dir / name).string());
     int end = (f + 1) * records / files;
