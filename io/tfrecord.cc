@@ -172,8 +172,18 @@ bool TfRecordReader::next(std::string& payload) {
   }
   uint64_t length = check_header(header, path_, record, offset_);
   check_fits(length, offset_, file_size_of(file_, path_), path_, record);
-  read_at(RecordLocation{offset_, length}, record, payload);
-  offset_ += length + kHeaderBytes + kFooterBytes;
+  const uint64_t framed = length + kHeaderBytes + kFooterBytes;
+  try {
+    read_at(RecordLocation{offset_, length}, record, payload);
+  } catch (const DataError& e) {
+    // A bad payload CRC leaves the framing intact: step over the record so the next call can go on.
+    if (e.kind() == DataError::Kind::kCorrupted) {
+      offset_ += framed;
+      ++records_read_;
+    }
+    throw;
+  }
+  offset_ += framed;
   ++records_read_;
   return true;
 }

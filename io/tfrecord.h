@@ -45,7 +45,9 @@ class TfRecordReader {
   TfRecordReader(const TfRecordReader&) = delete;
   TfRecordReader& operator=(const TfRecordReader&) = delete;
 
-  // Sequential: reads the next record into payload; false at a clean end of file.
+  // Sequential: reads the next record into payload; false at a clean end of file. After a payload CRC
+  // error the reader has stepped over that record (the next call continues); after a header error
+  // (length CRC, truncation) it stays put, since nothing says where the next record would start.
   bool next(std::string& payload);
   // Random access: reads the record at loc, both CRCs checked. record_index only names it in errors.
   void read_at(const RecordLocation& loc, int64_t record_index, std::string& payload);

@@ -227,4 +227,17 @@ TEST_CASE("inspect: a bad record stops it, --skip-corrupted skips and counts", "
   REQUIRE(truncated.exit_code == 0);
   CHECK(lines_of(truncated.out).size() == 2);  // records 0 (a.tfrecord) and 1 (b.tfrecord, renumbered)
   CHECK(truncated.err.find("truncated record 1") != std::string::npos);
+
+  // Both at once in a.tfrecord: record 0's payload damaged and the file cut inside record 1. The index
+  // pass fails; the sequential recovery steps over record 0 (reported when read) and stops at the cut.
+  std::string both = read_file(exp.files[0]);
+  both[12 + 20] = char(both[12 + 20] ^ 0x01);
+  write_file(exp.files[0], both);
+  RunResult damaged = run_fcn("inspect --json --skip-corrupted '" + exp.json_path + "'", dir);
+  INFO(damaged.err);
+  REQUIRE(damaged.exit_code == 0);
+  REQUIRE(lines_of(damaged.out).size() == 1);  // only b.tfrecord's record
+  CHECK(nlohmann::json::parse(lines_of(damaged.out)[0])["file"] == exp.files[1]);
+  CHECK(damaged.err.find("corrupted record 0 at byte offset 0") != std::string::npos);
+  CHECK(damaged.err.find("2 bad records skipped") != std::string::npos);
 }

@@ -156,6 +156,13 @@ TEST_CASE("tfrecord: every corruption is found with its record index and offset"
 
         if (flip.header) {
           expect_data_error([&] { index_tfrecord(path); }, DataError::Kind::kCorrupted, 1, bad, path, flip.which);
+          // A header error leaves the reader where it was: it says the same again.
+          TfRecordReader sequential(path);
+          std::string payload;
+          REQUIRE(sequential.next(payload));
+          CHECK_THROWS_AS(sequential.next(payload), DataError);
+          CHECK(sequential.offset() == bad);
+          CHECK_THROWS_AS(sequential.next(payload), DataError);
         } else {
           // The index pass never reads payloads: a damaged payload still indexes.
           std::vector<RecordLocation> index = index_tfrecord(path);
@@ -168,6 +175,15 @@ TEST_CASE("tfrecord: every corruption is found with its record index and offset"
           CHECK(payload == payload_of(25, 2));
           expect_data_error([&] { reader.read_at(index[1], 1, payload); }, DataError::Kind::kCorrupted, 1, bad,
                             path, flip.which);
+
+          // Sequentially, the reader steps over the bad record and goes on with record 2.
+          TfRecordReader sequential(path);
+          REQUIRE(sequential.next(payload));
+          CHECK_THROWS_AS(sequential.next(payload), DataError);
+          CHECK(sequential.offset() == offsets[2]);
+          REQUIRE(sequential.next(payload));
+          CHECK(payload == payload_of(25, 2));
+          CHECK_FALSE(sequential.next(payload));
         }
       }
     }

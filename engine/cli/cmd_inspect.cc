@@ -175,7 +175,10 @@ std::vector<RecordLocation> locate_records(const InspectOptions& opt, const std:
     try {
       if (!reader.next(payload)) break;
     } catch (const DataError&) {
-      break;  // already reported above
+      if (reader.offset() == offset) break;  // the header error reported above: nothing beyond it is known
+      // A bad payload: the reader stepped over it. Keep its place so reading it reports and counts it.
+      found.push_back(RecordLocation{offset, reader.offset() - offset - 16});
+      continue;
     }
     found.push_back(RecordLocation{offset, payload.size()});
   }
