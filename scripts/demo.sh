@@ -17,7 +17,7 @@ if [ ! -f "$data/export.json" ]; then
 fi
 "$fcn" inspect "$data/export.json" | tail -n 6
 
-if command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L >/dev/null 2>&1 && "$fcn" info | grep -q "^cuda: usable"; then
+if "$fcn" info | grep -q "^gpu usable: yes"; then
   size=512; steps=300; device=cuda
 else
   size=128; steps=300; device=cpu

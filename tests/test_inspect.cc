@@ -143,6 +143,12 @@ TEST_CASE("inspect --json lists every record with its place and class pixels", "
   CHECK(text.out.find("summary: 3 records in 2 files") != std::string::npos);
   CHECK(text.out.find("formats: jpeg=1 png=2") != std::string::npos);
   CHECK(text.out.find("width 5..9, height 4..9") != std::string::npos);
+
+  RunResult limited = run_fcn("inspect --json --limit 2 '" + exp.json_path + "'", dir);
+  REQUIRE(limited.exit_code == 0);
+  std::vector<std::string> first_two = lines_of(limited.out);
+  REQUIRE(first_two.size() == 2);  // records 0 and 1, crossing no file boundary yet
+  CHECK(nlohmann::json::parse(first_two[1])["index"] == 1);
 }
 
 TEST_CASE("inspect --dump writes the image and the first class's target", "[io][inspect]") {

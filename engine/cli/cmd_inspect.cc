@@ -28,6 +28,7 @@ struct InspectOptions {
   int size = 0;  // 0: dump at the original size
   std::string mapping = "legacy";
   bool skip_corrupted = false;
+  int64_t limit = 0;  // 0: every record; else only the first `limit` records in export order
 };
 
 struct Totals {
@@ -194,10 +195,12 @@ void run_inspect(const InspectOptions& opt) {
   int64_t record_index = 0;  // export order, across files
   std::string payload;
   for (const std::string& path : manifest.tfrecord_paths) {
+    if (opt.limit > 0 && record_index >= opt.limit) break;
     totals.files += 1;
     std::vector<RecordLocation> locations = locate_records(opt, path, totals);
     TfRecordReader reader(path);
     for (const RecordLocation& loc : locations) {
+      if (opt.limit > 0 && record_index >= opt.limit) break;
       const int64_t index = record_index++;
       try {
         reader.read_at(loc, index, payload);
@@ -229,6 +232,8 @@ void add_inspect_command(CLI::App& app) {
   cmd->add_option("--mapping", opt->mapping, "resize mapping for --size: legacy (TF1, default) or half-pixel (TF2)")
       ->check(CLI::IsMember({"legacy", "half-pixel"}));
   cmd->add_flag("--skip-corrupted", opt->skip_corrupted, "skip bad records, count and report them");
+  cmd->add_option("--limit", opt->limit, "only the first N records in export order (the test split comes first)")
+      ->check(CLI::PositiveNumber);
   cmd->callback([opt] {
     run_inspect(*opt);
     run_status() = 0;
