@@ -240,7 +240,6 @@ have_fcn=0
 if [ $have_fcn = 1 ]; then
   run_stage info 30 "$fcn" info
   row info "$(verdict $stage_rc)" "$stage_s" "$(grep -m1 "gpu usable" "$work/logs/info.log" | cut -c1-120)"
-
 fi
 if [ -x "$build/tests/fcn_gpu_tests" ]; then
   run_stage gpu_tests "${FCN_GPU_CHECK_TESTS_S:-150}" "$build/tests/fcn_gpu_tests" --durations yes
