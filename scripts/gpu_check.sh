@@ -191,7 +191,12 @@ row env "$( [ -n "$nvcc_bin" ] && [ -n "$cudnn_lib" ] && [ -n "$cudnn_header" ] 
   "nvcc $($nvcc_bin --version 2>/dev/null | grep -o 'release [0-9.]*' | cut -d' ' -f2); $(cmake --version | head -n 1 | cut -d' ' -f3 | sed 's/^/cmake /'); cuDNN $( [ -n "$cudnn_lib" ] && basename "$cudnn_lib" || echo missing)"
 
 # ---- configure and build ----------------------------------------------------------------------
-cmake_args=(-S "$repo" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release
+# Ninja when the machine has it (the pip `ninja` module counts), else make; both keep going past errors.
+if command -v ninja >/dev/null 2>&1; then generator=Ninja; keep_going=(-k 0)
+elif python3 -c "import ninja" >/dev/null 2>&1; then
+  PATH="$(python3 -c 'import ninja, os; print(ninja.BIN_DIR)'):$PATH"; export PATH; generator=Ninja; keep_going=(-k 0)
+else generator="Unix Makefiles"; keep_going=(-k); fi
+cmake_args=(-S "$repo" -B "$build" -G "$generator" -DCMAKE_BUILD_TYPE=Release
   -DCMAKE_PREFIX_PATH="$deps" -DProtobuf_USE_STATIC_LIBS=ON
   -DFCN_CUDA_ARCHITECTURES=90
   # CMake releases before 3.27 do not know nvcc's flag for CUDA 20; harmless for newer ones.
@@ -218,7 +223,7 @@ else
 fi
 if ok configure; then
   # -k 0: a file that fails to compile does not stop the other target from being built.
-  run_stage build "${FCN_GPU_CHECK_BUILD_S:-240}" cmake --build "$build" -j "$jobs" --target fcn fcn_gpu_tests -- -k 0
+  run_stage build "${FCN_GPU_CHECK_BUILD_S:-240}" cmake --build "$build" -j "$jobs" --target fcn fcn_gpu_tests -- "${keep_going[@]}"
   rc=$stage_rc
   warnings=$(grep -c "warning" "$work/logs/build.log")
   row build "$(verdict $rc)" "$stage_s" "$warnings warning lines, -j$jobs"
