@@ -82,10 +82,10 @@ TEST_CASE("synthetic: car share per image and no single-channel threshold finds 
   for (int c = 0; c < 4; ++c) {
     double iou = best_threshold_iou(car[size_t(c)], background[size_t(c)]);
     INFO("channel " << names[c] << " best threshold IoU " << iou);
-    WARN("channel " << names[c] << ": best single-threshold IoU " << iou << " (mean car share " << mean_fraction << ")");
-    // Bound: 0.5. A trivial rule "everything is car" scores the car share (~0.2); a usable colour cue
-    // would score far above 0.5. The network must reach 0.85, so colour alone must stay well below it.
-    CHECK(iou < 0.5);
+    // Bound: 0.6. The trivial rule "everything is car" scores the car share (~0.2); the network must
+    // reach 0.85 on the same kind of data, so colour alone must stay well below that. Observed for these
+    // 8 images: R 0.48, G 0.49, B 0.29, luma 0.43 (dark-channel paint overlaps shadows and asphalt).
+    CHECK(iou < 0.6);
   }
 }
 
