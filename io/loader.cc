@@ -157,22 +157,26 @@ struct LoaderShared {
   size_t cache_bytes = 0;
 
   std::mutex bad_mutex;
-  std::unordered_set<int64_t> bad_records;  // records known to fail (skip_corrupted)
-  std::unordered_set<int64_t> reported;     // records already reported on stderr
+  std::unordered_map<int64_t, std::string> bad_records;  // records known to fail -> their error message
+  std::unordered_set<int64_t> reported;                   // records already reported on stderr
   std::atomic<int64_t> skipped{0};
 
   bool known_bad(int64_t record) {
     std::lock_guard<std::mutex> lock(bad_mutex);
     return bad_records.count(record) != 0;
   }
-  void mark_bad(int64_t record) {
+  void mark_bad(int64_t record, const std::string& message) {
     std::lock_guard<std::mutex> lock(bad_mutex);
-    bad_records.insert(record);
+    bad_records.emplace(record, message);
   }
-  void report(int64_t record, const std::string& message) {
+  // Prints the record's error once per loader (called on the consumer thread, in delivery order).
+  void report(int64_t record) {
+    std::string message;
     {
       std::lock_guard<std::mutex> lock(bad_mutex);
       if (!reported.insert(record).second) return;
+      auto it = bad_records.find(record);
+      if (it != bad_records.end()) message = it->second;
     }
     std::fprintf(stderr, "fcn: warning: skipping record %lld (skip_corrupted is on):\n%s\n",
                  static_cast<long long>(record), message.c_str());
@@ -288,9 +292,7 @@ class BatchQueue {
     delivered_end_ = slot->actual_end;
     trim_order();
     shared_->skipped += slot->skipped;
-    for (size_t i = 0; i < slot->skip_records.size(); ++i) {
-      shared_->report(slot->skip_records[i], slot->skip_messages[i]);
-    }
+    for (int64_t record : slot->skip_records) shared_->report(record);
     if (slot->batch.count == 0) {  // end of a finite stream
       finished_ = true;
       slot->state = Slot::kFree;
@@ -320,8 +322,7 @@ class BatchQueue {
     int64_t actual_end = 0;
     std::vector<StreamItem> plan;
     int64_t skipped = 0;
-    std::vector<int64_t> skip_records;
-    std::vector<std::string> skip_messages;
+    std::vector<int64_t> skip_records;  // [skipped] the records skipped, in stream order
     std::exception_ptr error;
   };
 
@@ -400,7 +401,6 @@ class BatchQueue {
     slot.error = nullptr;
     slot.skipped = 0;
     slot.skip_records.clear();
-    slot.skip_messages.clear();
     slot.plan.clear();
     slot.batch.sequence = next_assign_seq_++;
     slot.start = next_assign_start_;
@@ -410,6 +410,7 @@ class BatchQueue {
       ++position;
       if (shared_->options.skip_corrupted && shared_->known_bad(item.record)) {
         ++slot.skipped;
+        slot.skip_records.push_back(item.record);
         continue;
       }
       slot.plan.push_back(item);
@@ -453,6 +454,7 @@ class BatchQueue {
         ++end;
         if (shared_->known_bad(item.record)) {
           ++slot.skipped;
+          slot.skip_records.push_back(item.record);
           continue;
         }
       }
@@ -464,10 +466,9 @@ class BatchQueue {
           slot.error = std::current_exception();
           return;
         }
-        shared_->mark_bad(item.record);
+        shared_->mark_bad(item.record, e.what());
         ++slot.skipped;
         slot.skip_records.push_back(item.record);
-        slot.skip_messages.push_back(e.what());
         ws.reader.reset();  // the reader's position is unknown after a failure
         ws.reader_file = -1;
       } catch (...) {
