@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "io/example.h"
+#include "tests/cli_runner.h"
 #include "io/loader.h"
 #include "io/manifest.h"
 #include "io/synthetic.h"
@@ -142,6 +143,35 @@ TEST_CASE("synthetic: write_synthetic_dataset writes an export the pipeline read
     if (!truth.store_as_jpeg) CHECK(s.rgb == truth.rgb);
     CHECK(s.id == "synthetic-3-" + std::to_string(ref.record_index));
   }
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("fcn make-dataset and fcn bench loader on the command line", "[synthetic][loader]") {
+  static std::atomic<int> counter{0};
+  auto dir = std::filesystem::temp_directory_path() /
+             ("fcn_make_dataset_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
+  std::filesystem::remove_all(dir);
+  const std::string out = dir.string();
+  test::CliResult made = test::run_fcn("make-dataset --out " + out + " --images 4 --shards 2 --seed 9");
+  INFO(made.output);
+  REQUIRE(made.exit_code == 0);
+  CHECK(made.output.find("wrote 4 images (2 PNG, 2 JPEG) in 2 shards") != std::string::npos);
+  CHECK(std::filesystem::exists(dir / "export.json"));
+  CHECK(std::filesystem::exists(dir / "synthetic-00001-of-00002.tfrecord"));
+
+  test::CliResult refused = test::run_fcn("make-dataset --out " + out + " --images 2");
+  CHECK(refused.exit_code == 1);  // the folder is not empty
+  CHECK(refused.output.find("HINT") != std::string::npos);
+  test::CliResult forced = test::run_fcn("make-dataset --out " + out + " --images 4 --shards 2 --seed 9 --force --quiet");
+  CHECK(forced.exit_code == 0);
+
+  test::CliResult bench =
+      test::run_fcn("bench loader --export " + (dir / "export.json").string() + " --threads 1,2 --batches 2 --size 32");
+  INFO(bench.output);
+  CHECK(bench.exit_code == 0);
+  CHECK(bench.output.find("| 2 | on |") != std::string::npos);  // one row per thread count and cache setting
+  test::CliResult bad_threads = test::run_fcn("bench loader --export " + (dir / "export.json").string() + " --threads x");
+  CHECK(bad_threads.exit_code != 0);
   std::filesystem::remove_all(dir);
 }
 
