@@ -210,7 +210,7 @@ TEST_CASE("fast conv refuses bad shapes and unreserved workspaces with a hint", 
   CHECK_NOTHROW(conv2d_forward_fast(out.data(), in.data(), w.data(), nullptr, s, false, ws));
 }
 
-TEST_CASE("gemm reports the kernel it was built with; AlignedFloats grows zero-filled and aligned", "[ops][cpu]") {
+TEST_CASE("gemm reports the kernel it was built with, and AlignedFloats grows zero-filled and aligned", "[ops][cpu]") {
 #if defined(__AVX2__) && defined(__FMA__)
   CHECK(gemm_uses_avx2());
 #else

@@ -322,7 +322,7 @@ TEST_CASE("Loader train stream: the shuffle order, every record once per epoch, 
   CHECK(distinct.size() >= 5);  // orders change (two equal of 8! orders in 6 epochs is very unlikely)
 }
 
-TEST_CASE("Loader: identical batches for 1, 2 and 4 threads and across runs; seeds differ", "[loader]") {
+TEST_CASE("Loader: identical batches for 1, 2 and 4 threads and across runs, and seeds differ", "[loader]") {
   ScratchDir dir("determinism");
   Manifest manifest = load_manifest(write_export(dir.path, 17, 4));
   std::vector<BatchView> reference;

@@ -49,7 +49,7 @@ TEST_CASE("fcn train refuses bad input with a clear message", "[cli]") {
   CHECK_THAT(other_shape.output, Catch::Contains("HINT"));
 }
 
-TEST_CASE("fcn train writes metrics, TensorBoard logs, checkpoints; fcn predict writes PNGs", "[cli]") {
+TEST_CASE("fcn train writes metrics, TensorBoard logs and checkpoints, and fcn predict writes PNGs", "[cli]") {
   const std::string dir = fcn::test::temp_dir("cli_run");
   fcn::test::write_tiny_export(dir, 8);
   auto run = run_fcn(tiny_train_args(dir) + " --steps 4");
