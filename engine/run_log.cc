@@ -28,6 +28,7 @@ void RunLog::train_step(int64_t step, double loss, double learning_rate, double 
   metrics_ << nlohmann::json{{"step", step}, {"split", "train"}, {"loss", loss},
                              {"images_per_s", images_per_s}, {"step_time_ms", step_ms}}.dump()
            << "\n";
+  metrics_.flush();  // one short line per step: cheap, and `tail -f metrics.jsonl` stays live
   train_events_->add_scalar("loss", step, float(loss));
   train_events_->add_scalar("learning_rate", step, float(learning_rate));
   train_events_->add_scalar("images_per_s", step, float(images_per_s));

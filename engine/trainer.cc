@@ -194,6 +194,7 @@ TrainResult run_training(const TrainOptions& options) {
     result.test_loss = e.loss_per_image;
     result.test_iou = e.counts.iou();
     result.test_pixel_accuracy = e.counts.pixel_accuracy();
+    result.evaluated = true;
     log.evaluation(step, result.test_loss, result.test_iou, result.test_pixel_accuracy);
     log.eval_images(step, e.images);
     log.histograms(step, model.layout(), model.get_params(), model.get_grads());

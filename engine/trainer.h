@@ -35,6 +35,7 @@ struct TrainResult {
   double test_iou = 0.0;
   double test_pixel_accuracy = 0.0;
   double wall_seconds = 0.0;
+  bool evaluated = false;         // whether any evaluation ran (the test_* fields are valid)
   bool interrupted = false;
   std::string checkpoint;         // the last checkpoint written
 };

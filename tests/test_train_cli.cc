@@ -1,11 +1,16 @@
 // fcn train and fcn predict from the outside: bad command-line input gives a clear message and a
 // non-zero exit; a short run writes metrics, logs, checkpoints; predict writes its PNGs.
 #include <catch2/catch.hpp>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "engine/checkpoint.h"
 #include "io/image_codec.h"
 #include "tests/cli_runner.h"
 #include "tests/tiny_export.h"
@@ -101,4 +106,36 @@ TEST_CASE("fcn train writes metrics, TensorBoard logs and checkpoints, and fcn p
                            "/pred --input " + dir + "/export.json");
   CHECK(bad_input.exit_code != 0);
   CHECK_THAT(bad_input.output, Catch::Contains("export.json"));
+}
+
+TEST_CASE("Ctrl-C during training saves a checkpoint of the last completed step and exits 130", "[cli]") {
+  const std::string dir = fcn::test::temp_dir("cli_interrupt");
+  fcn::test::write_tiny_export(dir, 8);
+  const std::string binary = fcn::test::fcn_binary();
+  const std::string export_path = dir + "/export.json", run_dir = dir + "/run";
+  std::vector<std::string> args = {binary, "train", "--export", export_path, "--device", "cpu", "--threads", "1",
+                                   "--size", "16", "--batch", "2", "--channels", "4", "--quiet", "--steps",
+                                   "1000000", "--eval-every", "0", "--save-every", "0", "--run-dir", run_dir};
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  pid_t pid = 0;
+  REQUIRE(posix_spawn(&pid, binary.c_str(), nullptr, nullptr, argv.data(), environ) == 0);
+  // Wait until a few steps are logged, then interrupt.
+  auto count_train_lines = [&] {
+    std::ifstream in(run_dir + "/metrics.jsonl");
+    int n = 0;
+    for (std::string line; std::getline(in, line);) n += line.find("\"train\"") != std::string::npos;
+    return n;
+  };
+  for (int i = 0; i < 600 && count_train_lines() < 3; ++i) usleep(100000);
+  REQUIRE(count_train_lines() >= 3);
+  kill(pid, SIGINT);
+  int status = 0;
+  REQUIRE(waitpid(pid, &status, 0) == pid);
+  REQUIRE(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 130);
+  // The checkpoint holds exactly the steps that were logged.
+  auto checkpoint = fcn::load_checkpoint(run_dir + "/latest.safetensors");
+  CHECK(checkpoint.step == count_train_lines());
 }

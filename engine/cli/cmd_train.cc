@@ -117,9 +117,13 @@ void add_train_command(CLI::App& app) {
     TrainOptions options = args->options;
     options.settings = resolve_settings(*args, *cmd);
     TrainResult r = run_training(options);
-    std::printf("done: %lld steps in %.1f s | train loss %.4f | test IoU %.4f | pixel accuracy %.4f\n",
-                static_cast<long long>(r.final_step), r.wall_seconds, r.last_train_loss, r.test_iou,
-                r.test_pixel_accuracy);
+    std::printf("done: %lld steps in %.1f s | train loss %.4f", static_cast<long long>(r.final_step),
+                r.wall_seconds, r.last_train_loss);
+    if (r.evaluated) {
+      std::printf(" | test IoU %.4f | pixel accuracy %.4f\n", r.test_iou, r.test_pixel_accuracy);
+    } else {
+      std::printf(" | not evaluated\n");
+    }
     std::printf("run: %s (metrics.jsonl, train/ and test/ for `tensorboard --logdir %s`)\n",
                 options.run_dir.c_str(), options.run_dir.c_str());
     if (!r.checkpoint.empty()) std::printf("checkpoint: %s\n", r.checkpoint.c_str());
