@@ -20,18 +20,13 @@
 #include "kernels/cpu/conv_fast.h"
 #include "kernels/cpu/gemm.h"
 #include "kernels/cpu/reference.h"
+#include "tests/random_values.h"
 
 using namespace fcn;
 
 namespace {
 
-std::vector<float> random_floats(int64_t n, unsigned seed) {
-  std::mt19937 rng(seed);
-  std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
-  std::vector<float> v(n);
-  for (float& x : v) x = dist(rng);
-  return v;
-}
+std::vector<float> random_floats(int64_t n, unsigned seed) { return test::random_values<float>(n, seed); }
 
 std::vector<float> absolute(const std::vector<float>& v) {
   std::vector<float> a(v.size());

@@ -9,17 +9,14 @@
 
 #include "engine/cpu_backend.h"
 #include "kernels/cpu/reference.h"
+#include "tests/random_values.h"
 
 using namespace fcn;
 
 namespace {
 
 std::vector<float> random_floats(int64_t n, unsigned seed, float lo = -1.0f, float hi = 1.0f) {
-  std::mt19937 rng(seed);
-  std::uniform_real_distribution<float> dist(lo, hi);
-  std::vector<float> v(n);
-  for (float& x : v) x = dist(rng);
-  return v;
+  return test::random_values<float>(n, seed, lo, hi);
 }
 
 // Largest |a - b| / (1 + |b|). The conv comparisons below use 1e-4: the sums have at most 576 terms of

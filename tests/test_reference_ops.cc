@@ -10,17 +10,14 @@
 #include <vector>
 
 #include "kernels/cpu/reference.h"
+#include "tests/random_values.h"
 
 using namespace fcn;
 
 namespace {
 
 std::vector<double> random_doubles(int64_t n, unsigned seed, double lo = -1.0, double hi = 1.0) {
-  std::mt19937 rng(seed);
-  std::uniform_real_distribution<double> dist(lo, hi);
-  std::vector<double> v(n);
-  for (double& x : v) x = dist(rng);
-  return v;
+  return test::random_values<double>(n, seed, lo, hi);
 }
 
 // Central difference (f(x + eps) - f(x - eps)) / (2 eps) of a scalar function for every element of x,
