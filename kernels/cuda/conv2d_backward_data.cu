@@ -14,7 +14,7 @@
 //                      double-buffered shared memory; for Cin <= 16 a 256x16 tile with 8x2 per thread
 //   4 kRegisterBlocked8x8  version 3 with 8x8 outputs per thread (128x64 tile, 128 threads); Cin <= 16
 //                      as version 3
-// Versions 2 and 3 share the implicit-GEMM block in conv2d_igemm.cuh.
+// Versions 2, 3 and 4 share the implicit-GEMM block in conv2d_igemm.cuh.
 //
 // Run / benchmark:
 //   build/fcn bench kernels --ops conv --batch 8 --size 512      (validates every version, then times)
@@ -69,7 +69,7 @@ void backward_data1(float* din, const float* dout, const float* weight, const fl
   CUDA_CHECK_LAUNCH();
 }
 
-// ---- versions 2 and 3: implicit GEMM blocks ---------------------------------------------------------
+// ---- versions 2 to 4: implicit GEMM blocks ----------------------------------------------------------
 using BackwardData2 = igemm::Block<igemm::Mode::kBackwardData, 16, 16, 16, 1, 1, false>;
 using BackwardData3 = igemm::Block<igemm::Mode::kBackwardData, 128, 64, 16, 8, 4, true>;
 // Version 3 for Cin <= 16: a 256x16 tile, 8x2 outputs per thread.

@@ -18,7 +18,7 @@
 //                      for Cout <= 16 a 64x16 tile with 4x2 outputs per thread
 //   4 kRegisterBlocked8x8  128x64 tile per 128-thread block, 8x8 outputs per thread, chunks + ordered sum;
 //                      Cout <= 16 as version 3
-// Versions 2 and 3 share the implicit-GEMM block in conv2d_igemm.cuh.
+// Versions 2, 3 and 4 share the implicit-GEMM block in conv2d_igemm.cuh.
 //
 // Run / benchmark:
 //   build/fcn bench kernels --ops conv --batch 8 --size 512      (validates every version, then times)
@@ -90,7 +90,7 @@ void backward_filter1(float* dweight, float* dbias, const float* dout, const flo
   }
 }
 
-// ---- versions 2 and 3: chunked implicit GEMM + ordered chunk sum ------------------------------------
+// ---- versions 2 to 4: chunked implicit GEMM + ordered chunk sum -------------------------------------
 using BackwardFilter2 = igemm::Block<igemm::Mode::kBackwardFilter, 16, 16, 16, 1, 1, false>;
 using BackwardFilter3 = igemm::Block<igemm::Mode::kBackwardFilter, 64, 64, 16, 8, 4, true>;
 // Version 3 for Cout <= 16 (the logits): a 64x16 tile, 4x2 outputs per thread.

@@ -12,7 +12,7 @@
 //                      for Cout <= 16 a 256x16 tile with 8x2 outputs per thread instead
 //   4 kRegisterBlocked8x8  version 3 with 8x8 outputs per thread (128x64 tile, 128 threads): half the
 //                      shared-memory reads per FMA, more registers; Cout <= 16 as version 3
-// Versions 2 and 3 share the implicit-GEMM block in conv2d_igemm.cuh.
+// Versions 2, 3 and 4 share the implicit-GEMM block in conv2d_igemm.cuh.
 //
 // Run / benchmark:
 //   build/fcn bench kernels --ops conv --batch 8 --size 512      (validates every version, then times)
@@ -68,7 +68,7 @@ void forward1(float* out, const float* in, const float* weight, const float* bia
   CUDA_CHECK_LAUNCH();
 }
 
-// ---- versions 2 and 3: implicit GEMM blocks ---------------------------------------------------------
+// ---- versions 2 to 4: implicit GEMM blocks ----------------------------------------------------------
 using Forward2 = igemm::Block<igemm::Mode::kForward, 16, 16, 16, 1, 1, false>;
 using Forward3 = igemm::Block<igemm::Mode::kForward, 128, 64, 16, 8, 4, true>;
 // Version 3 for Cout <= 16 (the logits): a 256x16 tile, 8x2 outputs per thread, so that a narrow N

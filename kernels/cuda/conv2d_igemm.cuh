@@ -1,4 +1,4 @@
-// The tiled implicit-GEMM machinery shared by versions 2 and 3 of the three convolution directions
+// The tiled implicit-GEMM machinery shared by versions 2, 3 and 4 of the three convolution directions
 // (conv2d_forward.cu, conv2d_backward_data.cu, conv2d_backward_filter.cu).
 //
 // Every direction is one GEMM  C[M][N] = sum_k A[m][k] * B[k][n]  whose operands are read straight from
@@ -23,8 +23,10 @@
 // The block's work is written once, in run_block(), over an "executor" that runs a phase for its thread
 // and places the barriers. On the GPU the executor is the thread itself (DeviceExecutor); on the host,
 // HostExecutor runs each phase for every thread of the block in turn, which emulates the block exactly
-// (phases between barriers are independent per thread). kernels/cuda/dev/conv2d_host_emulation.cu uses
-// that to check the index math against the CPU reference on machines without a GPU.
+// when the barriers are right (phases between barriers are then independent per thread).
+// kernels/cuda/dev/conv2d_host_emulation.cu uses that to check the index math against the CPU reference
+// on machines without a GPU, and runs the threads as host threads taking turns between barriers to catch
+// a missing barrier.
 #pragma once
 #include <cuda_runtime.h>
 
