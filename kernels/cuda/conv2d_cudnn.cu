@@ -109,7 +109,25 @@ bool is_fp32_fma(cudnnMathType_t math) { return math == CUDNN_FMA_MATH || math =
                            "\nHINT: the baseline is optional; benchmark our own versions with --ops");
 }
 
-// Descriptors for the shape, then the fastest FP32-FMA algorithm cudnnFind* measures for the direction.
+// Picks from a cudnnFind* result (sorted fastest first) the fastest algorithm that ran with FP32 FMA math
+// and is deterministic, like our own versions; only when none is deterministic (not expected: forward is
+// always, and data / filter have ALGO_1) the fastest FP32-FMA one. False when there is none at all.
+template <class Perf>
+bool choose_algorithm(Plan& p, const Perf* perf, int returned) {
+  for (const bool deterministic_only : {true, false}) {
+    for (int i = 0; i < returned; ++i) {
+      const Perf& r = perf[i];
+      if (r.status != CUDNN_STATUS_SUCCESS || !is_fp32_fma(r.mathType)) continue;
+      if (deterministic_only && r.determinism != CUDNN_DETERMINISTIC) continue;
+      p.algo = int(r.algo), p.workspace_bytes = r.memory;
+      return true;
+    }
+  }
+  return false;
+}
+
+// Descriptors for the shape, then the algorithm of cudnnFind* for the direction (choose_algorithm). Find
+// runs on the handle's stream: callers set it first.
 Plan& plan_for(State& st, const ConvShape& s, Direction dir) {
   const PlanKey key{int(dir), s.batch, s.height, s.width, s.in_channels, s.out_channels, s.kernel};
   auto found = st.plans.find(key);
@@ -141,36 +159,26 @@ Plan& plan_for(State& st, const ConvShape& s, Direction dir) {
     int returned = 0;
     CUDNN_CHECK(cudnnFindConvolutionForwardAlgorithm(st.handle, p.x, p.w, p.conv, p.y,
                                                      CUDNN_CONVOLUTION_FWD_ALGO_COUNT, &returned, perf));
-    for (int i = 0; i < returned && !chosen; ++i) {  // sorted fastest first
-      if (perf[i].status == CUDNN_STATUS_SUCCESS && is_fp32_fma(perf[i].mathType)) {
-        p.algo = int(perf[i].algo), p.workspace_bytes = perf[i].memory, chosen = true;
-      }
-    }
-    if (!chosen) no_algorithm("forward", s);
+    chosen = choose_algorithm(p, perf, returned);
   } else if (dir == Direction::kBackwardData) {
     cudnnConvolutionBwdDataAlgoPerf_t perf[CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT];
     int returned = 0;
     CUDNN_CHECK(cudnnFindConvolutionBackwardDataAlgorithm(st.handle, p.w, p.y, p.conv, p.x,
                                                           CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT, &returned,
                                                           perf));
-    for (int i = 0; i < returned && !chosen; ++i) {
-      if (perf[i].status == CUDNN_STATUS_SUCCESS && is_fp32_fma(perf[i].mathType)) {
-        p.algo = int(perf[i].algo), p.workspace_bytes = perf[i].memory, chosen = true;
-      }
-    }
-    if (!chosen) no_algorithm("backward-data", s);
+    chosen = choose_algorithm(p, perf, returned);
   } else {
     cudnnConvolutionBwdFilterAlgoPerf_t perf[CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT];
     int returned = 0;
     CUDNN_CHECK(cudnnFindConvolutionBackwardFilterAlgorithm(st.handle, p.x, p.y, p.conv, p.w,
                                                             CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT,
                                                             &returned, perf));
-    for (int i = 0; i < returned && !chosen; ++i) {
-      if (perf[i].status == CUDNN_STATUS_SUCCESS && is_fp32_fma(perf[i].mathType)) {
-        p.algo = int(perf[i].algo), p.workspace_bytes = perf[i].memory, chosen = true;
-      }
-    }
-    if (!chosen) no_algorithm("backward-filter", s);
+    chosen = choose_algorithm(p, perf, returned);
+  }
+  if (!chosen) {
+    no_algorithm(dir == Direction::kForward ? "forward" : dir == Direction::kBackwardData ? "backward-data"
+                                                                                            : "backward-filter",
+                 s);
   }
   ensure_workspace(st, p.workspace_bytes);
   return st.plans.emplace(key, p).first->second;
@@ -192,8 +200,8 @@ void weight_from_krsc(float* hwio, const float* krsc, const ConvShape& s, cudaSt
 void forward_krsc(float* out, const float* in, const float* weight_krsc, const float* bias,
                   const ConvShape& s, bool relu, cudaStream_t stream) {
   State& st = state();
-  Plan& p = plan_for(st, s, Direction::kForward);
   CUDNN_CHECK(cudnnSetStream(st.handle, stream));
+  Plan& p = plan_for(st, s, Direction::kForward);
   CUDNN_CHECK(cudnnConvolutionForward(st.handle, &kOne, p.x, in, p.w, weight_krsc, p.conv,
                                       cudnnConvolutionFwdAlgo_t(p.algo), st.workspace, p.workspace_bytes,
                                       &kZero, p.y, out));
@@ -204,8 +212,8 @@ void forward_krsc(float* out, const float* in, const float* weight_krsc, const f
 void backward_data_krsc(float* din, const float* dout, const float* weight_krsc, const float* relu_out,
                         const ConvShape& s, cudaStream_t stream) {
   State& st = state();
-  Plan& p = plan_for(st, s, Direction::kBackwardData);
   CUDNN_CHECK(cudnnSetStream(st.handle, stream));
+  Plan& p = plan_for(st, s, Direction::kBackwardData);
   CUDNN_CHECK(cudnnConvolutionBackwardData(st.handle, &kOne, p.w, weight_krsc, p.y, dout, p.conv,
                                            cudnnConvolutionBwdDataAlgo_t(p.algo), st.workspace,
                                            p.workspace_bytes, &kZero, p.x, din));
@@ -220,8 +228,8 @@ void backward_data_krsc(float* din, const float* dout, const float* weight_krsc,
 void backward_filter_krsc(float* dweight_krsc, float* dbias, const float* dout, const float* in,
                           const ConvShape& s, cudaStream_t stream) {
   State& st = state();
-  Plan& p = plan_for(st, s, Direction::kBackwardFilter);
   CUDNN_CHECK(cudnnSetStream(st.handle, stream));
+  Plan& p = plan_for(st, s, Direction::kBackwardFilter);
   CUDNN_CHECK(cudnnConvolutionBackwardFilter(st.handle, &kOne, p.x, in, p.y, dout, p.conv,
                                              cudnnConvolutionBwdFilterAlgo_t(p.algo), st.workspace,
                                              p.workspace_bytes, &kZero, p.w, dweight_krsc));

@@ -4,9 +4,9 @@
 // *_krsc functions take an already transposed filter so that the benchmark can time the convolution
 // alone and the transpose separately; the *_hwio functions (what ConvAlgo::kCudnn runs) include it.
 //
-// Math: CUDNN_FMA_MATH (FP32 FMA kernels only, no TF32 tensor cores); the algorithm is the fastest that
-// cudnnFind*Algorithm reports for that math type, chosen once per shape and cached with its workspace
-// and descriptors in a per-thread, per-device handle.
+// Math: CUDNN_FMA_MATH (FP32 FMA kernels only, no TF32 tensor cores); the algorithm is the fastest
+// deterministic one (as our versions are) that cudnnFind*Algorithm reports for that math type, chosen
+// once per shape and cached with its workspace and descriptors in a per-thread, per-device handle.
 #pragma once
 #include <cuda_runtime.h>
 
