@@ -1,0 +1,113 @@
+// Parsing, formatting and choosing kernel plans (see kernel_plan.h).
+#include "engine/kernel_plan.h"
+
+#include <cstdio>
+#include <sstream>
+#include <stdexcept>
+
+namespace fcn {
+namespace {
+
+[[noreturn]] void bad_plan(const std::string& text, const std::string& why) {
+  throw std::invalid_argument("--conv-kernels '" + text + "': " + why +
+                              "\nHINT: use auto, v1, v2, v3, v4, or a plan as `fcn train` prints it, e.g. "
+                              "\"3x3:3>64=3,3,4;3x3:64>64=3,3,3;1x1:64>1=3,3,3\"");
+}
+
+bool valid_version(int v) { return v >= kFirstConvVersion && v <= kLastConvVersion; }
+
+// One "3x3:3>64=3,3,4" entry; sscanf's %n proves the whole entry was consumed.
+std::pair<ConvKernelKey, ConvVersions> parse_entry(const std::string& entry, const std::string& text) {
+  ConvKernelKey key;
+  int kernel_w = 0;
+  ConvVersions v{};
+  int consumed = -1;
+  const int fields = std::sscanf(entry.c_str(), "%dx%d:%d>%d=%d,%d,%d%n", &key.kernel, &kernel_w,
+                                 &key.in_channels, &key.out_channels, &v[0], &v[1], &v[2], &consumed);
+  if (fields != 7 || consumed != int(entry.size())) bad_plan(text, "cannot read the entry '" + entry + "'");
+  if (key.kernel != kernel_w || key.kernel < 1 || key.kernel % 2 == 0) {
+    bad_plan(text, "'" + entry + "' has a kernel that is not square and odd");
+  }
+  if (key.in_channels < 1 || key.out_channels < 1) bad_plan(text, "'" + entry + "' has a channel count below 1");
+  for (int version : v) {
+    if (!valid_version(version)) bad_plan(text, "'" + entry + "' names version " + std::to_string(version));
+  }
+  return {key, v};
+}
+
+}  // namespace
+
+const char* conv_direction_name(int direction) {
+  switch (direction) {
+    case 0: return "forward";
+    case 1: return "backward data";
+    case 2: return "backward filter";
+  }
+  return "unknown direction";
+}
+
+ConvKernelKey conv_kernel_key(const ConvShape& s) { return {s.kernel, s.in_channels, s.out_channels}; }
+
+KernelPlanRequest parse_kernel_plan(const std::string& text) {
+  KernelPlanRequest request;
+  if (text == "auto") return request;
+  if (text.size() == 2 && text[0] == 'v' && valid_version(text[1] - '0')) {
+    request.mode = KernelPlanRequest::Mode::kUniform;
+    request.uniform_version = text[1] - '0';
+    return request;
+  }
+  if (text.empty()) bad_plan(text, "the plan is empty");
+  if (text.back() == ';') bad_plan(text, "the plan ends with ';' (an empty entry)");
+  request.mode = KernelPlanRequest::Mode::kExplicit;
+  std::stringstream entries(text);
+  std::string entry;
+  while (std::getline(entries, entry, ';')) {
+    auto [key, versions] = parse_entry(entry, text);
+    if (!request.plan.emplace(key, versions).second) bad_plan(text, "the layer of '" + entry + "' appears twice");
+  }
+  return request;
+}
+
+std::string format_kernel_plan(const ConvPlan& plan) {
+  std::string text;
+  for (const auto& [key, v] : plan) {
+    if (!text.empty()) text += ';';
+    text += std::to_string(key.kernel) + "x" + std::to_string(key.kernel) + ":" + std::to_string(key.in_channels) +
+            ">" + std::to_string(key.out_channels) + "=" + std::to_string(v[0]) + "," + std::to_string(v[1]) + "," +
+            std::to_string(v[2]);
+  }
+  return text;
+}
+
+std::string describe_kernel_plan(const ConvPlan& plan) {
+  std::string text;
+  for (const auto& [key, v] : plan) {
+    if (!text.empty()) text += "; ";
+    text += "conv " + std::to_string(key.kernel) + "x" + std::to_string(key.kernel) + " " +
+            std::to_string(key.in_channels) + "->" + std::to_string(key.out_channels) + ":";
+    for (int d = 0; d < kConvDirections; ++d) {
+      text += std::string(d == 0 ? " " : ", ") + conv_direction_name(d) + " v" + std::to_string(v[d]);
+    }
+  }
+  return text;
+}
+
+int pick_fastest_version(const std::vector<VersionTrial>& trials, double tie_fraction) {
+  double fastest = 0;
+  for (const VersionTrial& t : trials) {
+    if (t.valid && t.ms > 0 && (fastest == 0 || t.ms < fastest)) fastest = t.ms;
+  }
+  int chosen = 0;
+  if (fastest > 0) {
+    for (const VersionTrial& t : trials) {
+      if (t.valid && t.ms > 0 && t.ms <= fastest * (1 + tie_fraction) && t.version > chosen) chosen = t.version;
+    }
+    return chosen;
+  }
+  for (const VersionTrial& t : trials) {
+    if (t.valid && (chosen == 0 || t.version < chosen)) chosen = t.version;
+  }
+  return chosen;
+}
+
+}  // namespace fcn
