@@ -35,6 +35,14 @@ class Backend {
   // workspaces (im2col buffers, partial sums) once.
   virtual void reserve(const std::vector<ConvShape>& convs, int max_batch, int size, int num_classes) = 0;
 
+  // Kernel versions (engine/kernel_plan.h). set_kernel_plan takes "auto", "v1".."v4" or a plan text and
+  // applies from the next reserve(), which resolves it for every conv shape ("auto": validate and time
+  // every version on this device); kernel_plan() is the resolved plan text. The CPU backend has one
+  // version per op: it ignores the request and returns "".
+  virtual void set_kernel_plan(const std::string& text) { (void)text; }
+  virtual std::string kernel_plan() const { return ""; }
+  virtual std::string describe_kernel_plan() const { return ""; }  // one line for people, "" on the CPU
+
   // ---- input ----
   // x: [batch.count, size, size, 3] floats 0..255; targets: [batch.count, size, size, C] in [0, 1].
   virtual void prepare_batch(float* x, float* targets, const RawBatch& batch, int size,

@@ -69,6 +69,7 @@ void save_checkpoint(const std::string& path, const CheckpointState& state) {
   metadata["format"] = kFormat;
   metadata["step"] = std::to_string(state.step);
   metadata["loader"] = nlohmann::json{{"train_samples_produced", state.train_samples_produced}}.dump();
+  if (!state.kernel_plan.empty()) metadata["kernel_plan"] = state.kernel_plan;
   write_safetensors(path, tensors, metadata);
 }
 
@@ -119,6 +120,7 @@ CheckpointState load_checkpoint(const std::string& path) {
     state.step = std::stoll(need(meta, "step", path));
     state.train_samples_produced =
         nlohmann::json::parse(need(meta, "loader", path)).at("train_samples_produced").get<int64_t>();
+    if (auto plan = meta.find("kernel_plan"); plan != meta.end()) state.kernel_plan = plan->second;  // optional
   } catch (const nlohmann::json::exception& e) {
     throw std::runtime_error("checkpoint " + path + ": damaged metadata (" + e.what() +
                              ")\nHINT: use an earlier checkpoint of the run");

@@ -1,6 +1,8 @@
 // Checkpoints: safetensors files holding the parameters (HWIO conv weights, by name), the Adam moments
 // (adam.m.<name>, adam.v.<name>), and in __metadata__ everything needed to resume exactly:
-// "format": "fcn.cu/1", "step", and the run's settings as JSON strings. Writes are atomic.
+// "format": "fcn.cu/1", "step", and the run's settings as JSON strings; "kernel_plan" (optional) names the
+// CUDA convolution versions the run used, so that a resume on the GPU sums in the same order. Writes are
+// atomic.
 #pragma once
 #include <cstdint>
 #include <string>
@@ -32,6 +34,7 @@ struct CheckpointState {
   int64_t step = 0;                       // Adam steps taken
   int64_t train_samples_produced = 0;     // loader position
   std::vector<float> params, adam_m, adam_v;  // [parameter_count] each, parameter_layout order
+  std::string kernel_plan;                // the CUDA conv versions the run used ("" on the CPU)
 };
 
 void save_checkpoint(const std::string& path, const CheckpointState& state);

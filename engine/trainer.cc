@@ -13,6 +13,7 @@
 #include <stdexcept>
 
 #include "engine/batch_export.h"
+#include "engine/kernel_plan.h"
 #include "engine/progress.h"
 #include "engine/run_log.h"
 #include "io/loader.h"
@@ -109,6 +110,12 @@ std::string checkpoint_path(const std::string& run_dir, int64_t step) {
 
 }  // namespace
 
+std::string kernel_plan_for_run(const std::string& conv_kernels, const std::string& checkpoint_plan) {
+  parse_kernel_plan(conv_kernels);  // a bad --conv-kernels is an error on every device
+  if (conv_kernels == "auto" && !checkpoint_plan.empty()) return checkpoint_plan;
+  return conv_kernels;
+}
+
 TrainResult run_training(const TrainOptions& options) {
   const RunSettings& s = options.settings;
   if (options.steps < 0) throw std::invalid_argument("--steps must be >= 0");
@@ -130,6 +137,7 @@ TrainResult run_training(const TrainOptions& options) {
   BackendChoice choice = make_backend(options.device, options.threads);
   Backend& backend = *choice.backend;
   std::printf("%s\n", choice.note.c_str());
+  backend.set_kernel_plan(kernel_plan_for_run(options.conv_kernels, resumed.kernel_plan));
 
   LoaderOptions lo;
   lo.batch_size = s.batch;
@@ -162,6 +170,9 @@ TrainResult run_training(const TrainOptions& options) {
   std::printf("model: %s, %lld parameters, %.1f MiB on %s\n", s.model.describe().c_str(),
               static_cast<long long>(parameter_count(s.model)), model.bytes_allocated() / 1048576.0,
               backend.is_gpu() ? "the GPU" : "the CPU");
+  if (const std::string kernels = backend.describe_kernel_plan(); !kernels.empty()) {
+    std::printf("kernels: %s\n", kernels.c_str());
+  }
   std::printf("data: %lld train and %lld test records, batch %d at %dx%d, seed %llu\n",
               static_cast<long long>(loader.train_records()), static_cast<long long>(loader.test_records()),
               s.batch, s.size, s.size, static_cast<unsigned long long>(s.seed));
@@ -183,6 +194,7 @@ TrainResult run_training(const TrainOptions& options) {
     state.params = model.get_params();
     state.adam_m = model.get_adam_m();
     state.adam_v = model.get_adam_v();
+    state.kernel_plan = backend.kernel_plan();
     const std::string path = checkpoint_path(options.run_dir, step);
     save_checkpoint(path, state);
     save_checkpoint((std::filesystem::path(options.run_dir) / "latest.safetensors").string(), state);

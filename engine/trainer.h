@@ -14,6 +14,7 @@ struct TrainOptions {
   int64_t steps = 1000;           // the run's total steps (with resume: train up to this step)
   RunSettings settings;           // model, seed, batch, size, Adam, loss, resize (class values filled in)
   std::string device = "auto";    // auto | cpu | cuda
+  std::string conv_kernels = "auto";  // CUDA conv versions: auto | v1..v4 | a plan (engine/kernel_plan.h)
   int threads = 0;                // CPU compute threads (0: all cores)
   int loader_threads = 2;         // decode workers
   int prefetch = 4;               // staging buffers in flight
@@ -39,6 +40,11 @@ struct TrainResult {
   bool interrupted = false;
   std::string checkpoint;         // the last checkpoint written
 };
+
+// The conv versions a run asks its backend for: --conv-kernels, except that "auto" on a resume reuses the
+// checkpoint's plan, so the resumed run sums in the same order as the run that wrote it (bit-identical on
+// the GPU too). Throws std::invalid_argument (with a HINT) for a malformed --conv-kernels.
+std::string kernel_plan_for_run(const std::string& conv_kernels, const std::string& checkpoint_plan);
 
 // Runs a whole training run. Throws on bad input (after saving what can be saved).
 TrainResult run_training(const TrainOptions& options);

@@ -59,6 +59,7 @@ TEST_CASE("a checkpoint round-trips parameters, moments and every setting", "[ch
   st.settings.reduction = LossReduction::kMean;
   st.settings.mapping = ResizeMapping::kHalfPixel;
   st.settings.weight_decay = 5e-4f;
+  st.kernel_plan = "1x1:4>1=3,3,4;3x3:3>4=2,3,3";
   save_checkpoint(dir + "/a.safetensors", st);
   CheckpointState back = load_checkpoint(dir + "/a.safetensors");
   CHECK(back.params == st.params);
@@ -74,6 +75,12 @@ TEST_CASE("a checkpoint round-trips parameters, moments and every setting", "[ch
   CHECK(back.settings.class_values == st.settings.class_values);
   CHECK(back.settings.class_names == st.settings.class_names);
   CHECK(back.settings.seed == 5);
+  CHECK(back.kernel_plan == st.kernel_plan);
+  // A CPU run has no kernel plan: nothing is written and nothing comes back.
+  st.kernel_plan.clear();
+  save_checkpoint(dir + "/cpu.safetensors", st);
+  CHECK(read_safetensors(dir + "/cpu.safetensors").metadata.count("kernel_plan") == 0);
+  CHECK(load_checkpoint(dir + "/cpu.safetensors").kernel_plan.empty());
   // The tensors are the ones the issue names, conv weights in HWIO.
   SafetensorsFile file = read_safetensors(dir + "/a.safetensors");
   REQUIRE(file.find("conv1.weight") != nullptr);

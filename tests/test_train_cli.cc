@@ -36,6 +36,11 @@ TEST_CASE("fcn train refuses bad input with a clear message", "[cli]") {
   CHECK(device.exit_code != 0);
   CHECK_THAT(device.output, Catch::Contains("--device"));
 
+  auto kernels = run_fcn(tiny_train_args(dir) + " --steps 1 --conv-kernels v9");
+  CHECK(kernels.exit_code != 0);
+  CHECK_THAT(kernels.output, Catch::Contains("--conv-kernels 'v9'"));
+  CHECK_THAT(kernels.output, Catch::Contains("HINT"));
+
   auto negative = run_fcn(tiny_train_args(dir) + " --steps -3");
   CHECK(negative.exit_code != 0);
   CHECK_THAT(negative.output, Catch::Contains("--steps"));

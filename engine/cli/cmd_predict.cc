@@ -30,6 +30,8 @@ void run_predict(const PredictArgs& a) {
   BackendChoice choice = make_backend(a.device, a.threads);
   std::printf("%s\n", choice.note.c_str());
   Backend& backend = *choice.backend;
+  // The training run's conv versions, so that predictions sum in the same order as its evaluations.
+  if (!ckpt.kernel_plan.empty()) backend.set_kernel_plan(ckpt.kernel_plan);
   Model model(backend, s.model, 1, s.size);
   model.set_params(ckpt.params);
   std::filesystem::create_directories(a.out_dir);

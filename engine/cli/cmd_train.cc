@@ -86,6 +86,10 @@ void add_train_command(CLI::App& app) {
   cmd->add_option("--device", o.device, "auto | cpu | cuda")
       ->check(CLI::IsMember({"auto", "cpu", "cuda"}))
       ->capture_default_str();
+  cmd->add_option("--conv-kernels", o.conv_kernels,
+                  "CUDA conv versions: auto (validate and time each on this GPU), v1..v4, or a plan as printed "
+                  "(a resume reuses the checkpoint's)")
+      ->capture_default_str();
   cmd->add_option("--threads", o.threads, "CPU compute threads (0: all cores)")->capture_default_str();
   cmd->add_option("--loader-threads", o.loader_threads, "Image decode threads")->capture_default_str();
   cmd->add_option("--prefetch", o.prefetch, "Batches prepared ahead")->capture_default_str();
