@@ -33,6 +33,17 @@ inline void check_cuda(cudaError_t status, const char* call, const char* file, i
     hint = "the GPU ran out of memory: use a smaller --batch or --size, or free other GPU processes";
   } else if (status == cudaErrorNoDevice || status == cudaErrorInsufficientDriver) {
     hint = "no usable CUDA device or driver: run with --backend cpu, or install the NVIDIA driver";
+  } else if (status == cudaErrorNoKernelImageForDevice || status == cudaErrorUnsupportedPtxVersion ||
+             status == cudaErrorInvalidKernelImage) {
+    hint = "this build has no code this GPU can run: rebuild with -DFCN_CUDA_ARCHITECTURES set to the "
+           "compute capability `fcn info` reports (e.g. 90 for an H100/H200)";
+  } else if (status == cudaErrorIllegalAddress || status == cudaErrorLaunchFailure ||
+             status == cudaErrorMisalignedAddress || status == cudaErrorIllegalInstruction) {
+    hint = "a kernel faulted (this call may only be where the asynchronous error surfaced, and the CUDA "
+           "context is now unusable): rerun under compute-sanitizer --tool memcheck to find the kernel";
+  } else if (status == cudaErrorInvalidConfiguration || status == cudaErrorLaunchOutOfResources) {
+    hint = "a kernel launch configuration (grid, block, shared memory or registers) does not fit this GPU "
+           "for this shape; check the launcher's grid computation";
   }
   throw_cuda_failure("CUDA", cudaGetErrorString(status), call, file, line, hint);
 }
