@@ -4,7 +4,7 @@
 //   dlogits on the way, and sums each thread's losses in double; the block's threads are combined by
 //   warp shuffles and a fixed tree, giving one double per block in the workspace.
 // Pass 2: one block adds the per-block partials in a fixed order into loss_sum.
-// No atomics, so the result is bit-identical from run to run on the same n.
+// No atomics, so the result is bit-identical from run to run on the same n and pointers.
 #include "kernels/cuda/sigmoid_ce.cuh"
 
 #include "kernels/cuda/check.cuh"

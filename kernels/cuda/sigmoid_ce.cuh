@@ -15,7 +15,9 @@ size_t sigmoid_ce_workspace_bytes(int64_t n);
 
 // loss_sum [1] (device double) = sum over n of sigmoid_cross_entropy(logits, targets);
 // dlogits [n] = scale * (sigmoid(logits) - targets) unless dlogits is null (evaluation).
-// Deterministic: the grid depends on n only and every partial sum is added in a fixed order.
+// Deterministic: the grid depends on n only, which thread sums which element on n and on whether the
+// pointers are 16-byte aligned (float4 path or scalar), and every partial sum is added in a fixed order;
+// the same call on the same buffers gives the same bits every time.
 void sigmoid_ce_cuda(double* loss_sum,       // [1] device
                      float* dlogits,         // [n] device or null
                      const float* logits,    // [n] device
