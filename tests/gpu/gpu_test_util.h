@@ -62,6 +62,18 @@ inline std::vector<uint8_t> random_bytes(size_t n, int low, int high, uint64_t s
   return values;
 }
 
+// Allowed |GPU - CPU| for a bilinear resize of an in_height x in_width plane whose values span
+// [0, range] (255 for images, 1 for class masks). nvcc fuses the half-pixel source coordinate
+// (dst + 0.5) * scale - 0.5 into one FMA where the host may round the product first; both results lie
+// within half an ulp of the exact coordinate, so they differ by at most 1 ulp of the coordinate (< in),
+// i.e. ulp(in) per axis, and the output moves by at most range * ulp(in) per axis. The three lerps of
+// the mix may be fused too: a few ulp of range, bounded here by 4 * 2^-23 * range. (The legacy mapping
+// is one multiply, so only the mix term applies; the bound covers both.)
+inline double bilinear_tolerance(int in_height, int in_width, double range) {
+  auto ulp_below = [](int in) { return std::ldexp(1.0, std::ilogb(double(in > 1 ? in : 1)) - 23); };
+  return range * (ulp_below(in_height) + ulp_below(in_width) + std::ldexp(4.0, -23));
+}
+
 // Largest |a - b| over two arrays; NaN anywhere (an unwritten or broken output) gives +infinity.
 inline double max_abs_diff(const std::vector<float>& a, const std::vector<float>& b) {
   if (a.size() != b.size()) return std::numeric_limits<double>::infinity();
