@@ -1,7 +1,8 @@
 // [gpu] CudaBackend (engine/cuda/cuda_backend.cu) through the Backend interface, against the CPU
 // references: memory ops, prepare_batch on packed batches of odd-sized images (double-buffered staging,
 // slot growth, and the promise that the RawBatch buffer may be reused as soon as prepare_batch returns),
-// the loss, eval counts, Adam, weight decay and the three conv directions.
+// the loss, eval counts, Adam, weight decay, the three conv directions, and a model's parameters and
+// Adam moments through a checkpoint.
 #include <catch2/catch.hpp>
 
 #include <cmath>
@@ -9,10 +10,13 @@
 #include <cstring>
 
 #include "engine/backend.h"
+#include "engine/checkpoint.h"
 #include "engine/cpu_backend.h"
 #include "engine/cuda/cuda_backend.h"
+#include "engine/model.h"
 #include "kernels/cpu/reference.h"
 #include "tests/gpu/gpu_test_util.h"
+#include "tests/io_test_util.h"
 
 namespace fcn {
 namespace {
@@ -69,6 +73,44 @@ void fill_batch(OwnedBatch& owned, Backend& backend, const std::vector<std::pair
   owned.original = packed;
 }
 
+// x and targets after prepare_batch(owned.batch) against resize_image_ref / resize_targets_ref, sample by
+// sample. Tolerances as in test_resize.cc: test::bilinear_tolerance (FMA contraction may move a source
+// coordinate by 1 ulp per axis), nearest targets exact.
+void check_prepared(Backend& backend, const float* x, const float* targets, const OwnedBatch& owned, int size,
+                    const std::vector<int>& class_values, ResizeMapping mapping, bool nearest) {
+  const int num_classes = static_cast<int>(class_values.size());
+  const int count = owned.batch.count;
+  const std::vector<float> got_x = download(backend, x, int64_t(count) * size * size * 3);
+  const std::vector<float> got_t = download(backend, targets, int64_t(count) * size * size * num_classes);
+  for (int b = 0; b < count; ++b) {
+    const RawSampleInfo& s = owned.batch.info[b];
+    std::vector<float> want_x(size_t(size) * size * 3), want_t(size_t(size) * size * num_classes);
+    resize_image_ref(want_x.data(), owned.original.data() + s.image_offset, s.height, s.width, size, mapping);
+    resize_targets_ref(want_t.data(), owned.original.data() + s.label_offset, s.height, s.width, size,
+                       class_values.data(), num_classes, mapping, nearest);
+    const std::vector<float> gx(got_x.begin() + b * want_x.size(), got_x.begin() + (b + 1) * want_x.size());
+    const std::vector<float> gt(got_t.begin() + b * want_t.size(), got_t.begin() + (b + 1) * want_t.size());
+    INFO("sample " << b << " " << s.height << "x" << s.width << " mapping " << int(mapping) << " nearest "
+                   << nearest);
+    CHECK(test::max_abs_diff(gx, want_x) <= test::bilinear_tolerance(s.height, s.width, 255.0));
+    CHECK(test::max_abs_diff(gt, want_t) <= (nearest ? 0.0 : test::bilinear_tolerance(s.height, s.width, 1.0)));
+  }
+}
+
+// A model's device buffers from / against a checkpoint state.
+void load_state(Model& model, const CheckpointState& state) {
+  model.set_params(state.params);
+  model.set_adam_moments(state.adam_m, state.adam_v);
+  model.set_step(state.step);
+}
+
+void check_state(const Model& model, const CheckpointState& state) {
+  CHECK(model.get_params() == state.params);  // host <-> device copies are exact
+  CHECK(model.get_adam_m() == state.adam_m);
+  CHECK(model.get_adam_v() == state.adam_v);
+  CHECK(model.step() == state.step);
+}
+
 }  // namespace
 
 TEST_CASE("CudaBackend memory ops: zero-filled alloc, upload, download, copy", "[gpu][backend]") {
@@ -98,9 +140,10 @@ TEST_CASE("CudaBackend::prepare_batch matches the references over consecutive ba
   float* x = backend->alloc(int64_t(4) * size * size * 3);
   float* targets = backend->alloc(int64_t(4) * size * size * num_classes);
 
-  // Three batches: slot 0, slot 1, then slot 0 again with larger images (the slot must grow).
+  // Three batches: slot 0, slot 1, then slot 0 again with a batch larger than the 1 MB a slot starts
+  // with (600 x 500 x 4 bytes = 1.2 MB), so the slot must grow; the second mapping grows slot 1.
   const std::vector<std::vector<std::pair<int, int>>> batches = {
-      {{9, 14}, {21, 21}, {3, 50}}, {{1, 1}, {33, 17}}, {{97, 83}, {40, 41}, {5, 5}, {64, 2}}};
+      {{9, 14}, {21, 21}, {3, 50}}, {{1, 1}, {33, 17}}, {{97, 83}, {600, 500}, {5, 5}, {64, 2}}};
   int round = 0;
   for (ResizeMapping mapping : {ResizeMapping::kLegacy, ResizeMapping::kHalfPixel}) {
     for (const auto& sizes : batches) {
@@ -110,28 +153,56 @@ TEST_CASE("CudaBackend::prepare_batch matches the references over consecutive ba
       backend->prepare_batch(x, targets, owned.batch, size, class_values, mapping, nearest);
       // The contract: the caller may reuse the RawBatch buffer right away.
       std::memset(owned.batch.bytes, 0xAB, owned.batch.used_bytes);
-      const std::vector<float> got_x = download(*backend, x, int64_t(owned.batch.count) * size * size * 3);
-      const std::vector<float> got_t =
-          download(*backend, targets, int64_t(owned.batch.count) * size * size * num_classes);
-      for (int b = 0; b < owned.batch.count; ++b) {
-        const RawSampleInfo& s = owned.batch.info[b];
-        std::vector<float> want_x(size_t(size) * size * 3), want_t(size_t(size) * size * num_classes);
-        resize_image_ref(want_x.data(), owned.original.data() + s.image_offset, s.height, s.width, size, mapping);
-        resize_targets_ref(want_t.data(), owned.original.data() + s.label_offset, s.height, s.width, size,
-                           class_values.data(), num_classes, mapping, nearest);
-        const std::vector<float> gx(got_x.begin() + b * want_x.size(), got_x.begin() + (b + 1) * want_x.size());
-        const std::vector<float> gt(got_t.begin() + b * want_t.size(), got_t.begin() + (b + 1) * want_t.size());
-        INFO("sample " << b << " " << s.height << "x" << s.width << " mapping " << int(mapping) << " nearest "
-                       << nearest);
-        // Tolerances as in test_resize.cc (FMA contraction may move a source coordinate by 2 ulp; source
-        // coordinates here are below 128).
-        CHECK(test::max_abs_diff(gx, want_x) <= 4e-3);
-        CHECK(test::max_abs_diff(gt, want_t) <= (nearest ? 0.0 : 3e-5));
-      }
+      // 0.024 for the 600 x 500 image, whose source coordinates reach 600.
+      check_prepared(*backend, x, targets, owned, size, class_values, mapping, nearest);
     }
   }
   backend->release(x);
   backend->release(targets);
+}
+
+TEST_CASE("CudaBackend::prepare_batch keeps queued batches apart while the compute stream is busy",
+          "[gpu][backend]") {
+  auto backend = cuda_backend();
+  const int size = 17;
+  const std::vector<int> class_values = {1, 7};
+  const int num_classes = 2;
+  // Small batches (no slot grows, so nothing synchronizes on the way): batch 2 reuses batch 0's staging
+  // slot, and its copy must wait until batch 0's resize has read the slot.
+  const std::vector<std::vector<std::pair<int, int>>> sizes = {{{9, 14}, {21, 21}}, {{30, 12}}, {{13, 13}, {40, 7}}};
+  const int count = static_cast<int>(sizes.size());
+  OwnedBatch owned[3];
+  float* x[3];
+  float* targets[3];
+  for (int i = 0; i < count; ++i) {
+    fill_batch(owned[i], *backend, sizes[i], 900 + 10 * i);
+    x[i] = backend->alloc(int64_t(owned[i].batch.count) * size * size * 3);
+    targets[i] = backend->alloc(int64_t(owned[i].batch.count) * size * size * num_classes);
+  }
+  // Forward convolutions queued first keep the compute stream busy for milliseconds, so all three resizes
+  // are still waiting when the copies are issued (~10 us each): a copy that did not wait for the slot's
+  // "consumed" event would overwrite batch 0's bytes before its resize ran.
+  const ConvShape busy{8, 256, 256, 64, 64, 3};
+  float* busy_in = backend->alloc(busy.in_size());
+  float* busy_out = backend->alloc(busy.out_size());
+  float* busy_weight = backend->alloc(busy.weight_size());
+  float* busy_bias = backend->alloc(busy.out_channels);
+  backend->synchronize();
+  for (int repeat = 0; repeat < 4; ++repeat) {
+    backend->conv2d_forward(busy_out, busy_in, busy_weight, busy_bias, busy, true);
+  }
+  const ResizeMapping mappings[3] = {ResizeMapping::kLegacy, ResizeMapping::kHalfPixel, ResizeMapping::kLegacy};
+  for (int i = 0; i < count; ++i) {
+    backend->prepare_batch(x[i], targets[i], owned[i].batch, size, class_values, mappings[i], false);
+    std::memset(owned[i].batch.bytes, 0xAB, owned[i].batch.used_bytes);  // the caller may reuse it at once
+  }
+  for (int i = 0; i < count; ++i) {
+    INFO("batch " << i);
+    check_prepared(*backend, x[i], targets[i], owned[i], size, class_values, mappings[i], false);
+    backend->release(x[i]);
+    backend->release(targets[i]);
+  }
+  for (float* p : {busy_in, busy_out, busy_weight, busy_bias}) backend->release(p);
 }
 
 TEST_CASE("CudaBackend::prepare_batch rejects a sample outside the batch bytes", "[gpu][backend]") {
@@ -193,6 +264,53 @@ TEST_CASE("CudaBackend loss, eval counts, weight decay and Adam match the refere
   CHECK(test::max_rel_diff(download(*backend, d_logits, n), params, 1e-3) <= 1e-5);
   CHECK(test::max_rel_diff(download(*backend, d_m, n), m, 1e-6) <= 1e-5);
   for (float* p : {d_logits, d_targets, d_grad, d_m, d_v}) backend->release(p);
+}
+
+TEST_CASE("CudaBackend: a model's parameters and Adam moments round-trip through a checkpoint",
+          "[gpu][backend]") {
+  auto backend = cuda_backend();
+  const ModelConfig config;  // the seed's network: 3 -> 2 x conv3x3(64) -> conv1x1(1)
+  const int64_t n = parameter_count(config);
+  CheckpointState state;
+  state.settings.model = config;
+  state.settings.class_values = {1};
+  state.settings.class_names = {"Model 3"};
+  state.step = 7;
+  glorot_init(state.params, config, 5);
+  state.adam_m = test::random_floats(size_t(n), -1e-3f, 1e-3f, 6);
+  state.adam_v = test::random_floats(size_t(n), 1e-8f, 1e-6f, 7);  // sqrt(v) >= 1e-4: steps stay small
+
+  Model model(*backend, config, 1, 8);
+  load_state(model, state);
+  check_state(model, state);
+  CHECK(model.get_grads() == std::vector<float>(size_t(n), 0.0f));  // alloc zero-fills
+
+  // Saved as the trainer saves (from the device), loaded into a fresh model.
+  test::TempDir dir("cuda_checkpoint");
+  CheckpointState saved = state;
+  saved.params = model.get_params();
+  saved.adam_m = model.get_adam_m();
+  saved.adam_v = model.get_adam_v();
+  save_checkpoint(dir.file("step7.safetensors"), saved);
+  const CheckpointState loaded = load_checkpoint(dir.file("step7.safetensors"));
+  Model restored(*backend, config, 1, 8);
+  load_state(restored, loaded);
+  check_state(restored, state);
+
+  // Resuming continues bit for bit: one Adam step (step 8, zero gradients) on each model.
+  const AdamConfig adam;
+  model.adam_step(adam);
+  restored.adam_step(adam);
+  CHECK(restored.step() == 8);
+  CHECK(restored.get_params() == model.get_params());
+  CHECK(restored.get_adam_m() == model.get_adam_m());
+  CHECK(restored.get_adam_v() == model.get_adam_v());
+  // ... and that step is TF1's step 8 (tolerance as in test_adam.cc).
+  std::vector<float> params = state.params, m = state.adam_m, v = state.adam_v;
+  const std::vector<float> zero(size_t(n), 0.0f);
+  adam_update_ref<float>(params.data(), zero.data(), m.data(), v.data(), n, adam, 8);
+  CHECK(test::max_rel_diff(model.get_params(), params, 1e-3) <= 1e-5);
+  CHECK(test::max_rel_diff(model.get_adam_m(), m, 1e-4) <= 1e-5);
 }
 
 TEST_CASE("CudaBackend conv ops match the references", "[gpu][backend]") {
