@@ -1,10 +1,14 @@
 // fcn info: what this build can run on. Prints the version, the backends compiled in, the CPU threads,
 // the CUDA devices found (name, compute capability, memory) and, when the GPU is not usable, why; then
 // which backend `--device auto` picks. Exit code 0 whatever was found (it is a report, not a check).
+// Without a driver the CUDA runtime reports "driver version is insufficient", so info also says whether
+// the driver's library (libcuda.so.1) can be loaded at all.
+#include <dlfcn.h>
 #include <omp.h>
 
 #include <cstdio>
 #include <exception>
+#include <string>
 #include <thread>
 
 #include "engine/backend.h"
@@ -13,12 +17,24 @@
 namespace fcn::cli {
 namespace {
 
+// "loaded" when the NVIDIA driver's user-space library can be opened, else why not.
+std::string driver_library_status() {
+  void* handle = dlopen("libcuda.so.1", RTLD_NOW | RTLD_LOCAL);
+  if (handle == nullptr) {
+    const char* error = dlerror();
+    return std::string("not loadable (") + (error ? error : "unknown error") + "): no NVIDIA driver here";
+  }
+  dlclose(handle);
+  return "loaded";
+}
+
 void print_info() {
   std::printf("fcn.cu 0.1\n");  // the same version as `fcn --version` (engine/cli/main.cc)
   const BackendReport report = probe_backends();
   std::printf("backends compiled: cpu%s\n", report.cuda_compiled ? ", cuda" : "");
   std::printf("cpu threads: %u hardware, %d OpenMP\n", std::thread::hardware_concurrency(), omp_get_max_threads());
   if (report.cuda_compiled) {
+    std::printf("nvidia driver library libcuda.so.1: %s\n", driver_library_status().c_str());
     std::printf("cuda devices: %d\n", report.cuda_devices);
     for (size_t d = 0; d < report.device_names.size(); ++d) {
       std::printf("  %zu: %s\n", d, report.device_names[d].c_str());
