@@ -143,6 +143,14 @@ BenchWork make_sigmoid_ce(const KernelBenchOptions& o) {
     if (!(std::fabs(got - want) <= 1e-5 * want)) {  // terms >= 0, so want = sum |terms|
       return "loss " + std::to_string(got) + " vs " + std::to_string(want);
     }
+    std::vector<float> want_d(static_cast<size_t>(n));
+    sigmoid_ce_backward_ref<float>(want_d.data(), logits_host->data(), targets_host->data(), n, 1.0f);
+    const std::vector<float> got_d = to_host(dlogits.get(), size_t(n));
+    for (int64_t i = 0; i < n; ++i) {
+      if (!(std::fabs(got_d[i] - want_d[i]) <= 2e-6f)) {  // values in (-1, 1); expf differs by a few ulp
+        return "dlogits " + std::to_string(i) + ": " + std::to_string(got_d[i]) + " vs " + std::to_string(want_d[i]);
+      }
+    }
     return "";
   };
   return w;
@@ -184,8 +192,18 @@ BenchWork make_weight_decay(int64_t n) {
   CUDA_CHECK(cudaMemcpy(grads.get(), g.data(), n * sizeof(float), cudaMemcpyHostToDevice));
   CUDA_CHECK(cudaMemcpy(params.get(), p.data(), n * sizeof(float), cudaMemcpyHostToDevice));
   BenchWork w;
-  w.bytes = 3.0 * double(n) * sizeof(float);
+  w.bytes = 3.0 * double(n) * sizeof(float);  // read grads and params, write grads
   w.run = [=] { add_weight_decay_cuda(grads.get(), params.get(), n, 5e-4f, nullptr); };
+  w.check = [=]() -> std::string {  // after the first run: g + decay * p, one rounding (or two without FMA)
+    const std::vector<float> got = to_host(grads.get(), size_t(n));
+    for (int64_t i = 0; i < n; ++i) {
+      const float want = g[i] + 5e-4f * p[i];
+      if (!(std::fabs(got[i] - want) <= 2e-7f * (std::fabs(want) + 1e-3f))) {
+        return "grad " + std::to_string(i) + ": " + std::to_string(got[i]) + " vs " + std::to_string(want);
+      }
+    }
+    return "";
+  };
   return w;
 }
 

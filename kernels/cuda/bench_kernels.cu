@@ -7,7 +7,11 @@
 //      to ~6e-6 (backward-filter's 2M-term sums; v1 accumulates those in double); indexing errors are O(1).
 //   A version that fails is reported FAIL and not timed.
 // Timing: 2 warm-up runs, then `repeats` runs each timed with CUDA events after an L2 flush (a memset of
-// 2 x the L2 size); the median is reported. Inputs are uniform random in [-1, 1] (never zeros).
+// 2 x the L2 size); the median is reported. A version whose first warm-up run takes over 100 ms (v1's
+// backward-filter at full size: a few threads looping over 2M pixels) gets one warm-up and only as many
+// runs as fit in ~2 s (at least 3); its row says "median of N". Inputs are uniform random in [-1, 1]
+// (never zeros). The table gives GFLOP/s and % of the FP32 peak for convolutions, GB/s and % of the
+// measured HBM copy rate for every row with a byte count, and "x baseline" = baseline ms / this ms.
 // The cuDNN rows time the convolution on an already transposed KRSC filter; the weight transpose is
 // timed on its own row ("cudnn weight transpose"). The cuDNN forward includes its bias and ReLU passes,
 // backward-data its ReLU-mask pass, backward-filter its dbias pass (as ours do).
@@ -33,6 +37,10 @@ namespace fcn {
 namespace {
 
 constexpr double kFp32PeakFlops = 66.9e12;  // H200 FP32 CUDA cores (docs: PERFORMANCE.md)
+constexpr double kHbmBytesPerS = 4.3e12;    // H200 device-to-device copy, measured (PERFORMANCE.md)
+constexpr double kSlowRunMs = 100.0;        // a first run slower than this gets fewer repeats
+constexpr double kSlowBudgetMs = 2000.0;    // ... as many as fit in this time, at least kMinRepeats
+constexpr int kMinRepeats = 3;
 constexpr double kConvRelTolerance = 1e-4;
 
 std::vector<BenchEntry>& registry() {
@@ -156,10 +164,26 @@ struct EventTimer {
   }
 };
 
-// Median milliseconds of `repeats` runs, each after an L2 flush.
-double time_median_ms(const std::function<void()>& run, int repeats, DeviceBuffer& l2_flush) {
+struct Timing {
+  double median_ms = 0;
+  int runs = 0;  // timed runs behind the median
+};
+
+// Median milliseconds of `repeats` runs, each after an L2 flush (fewer for a very slow version, see top).
+Timing time_median_ms(const std::function<void()>& run, int repeats, DeviceBuffer& l2_flush) {
   EventTimer timer;
-  for (int i = 0; i < 2; ++i) run();  // warm-up: module load, cuDNN plans, caches
+  CUDA_CHECK(cudaDeviceSynchronize());
+  CUDA_CHECK(cudaEventRecord(timer.start));
+  run();  // warm-up: module load, cuDNN plans, caches
+  CUDA_CHECK(cudaEventRecord(timer.stop));
+  CUDA_CHECK(cudaEventSynchronize(timer.stop));
+  float first_ms = 0;
+  CUDA_CHECK(cudaEventElapsedTime(&first_ms, timer.start, timer.stop));
+  if (first_ms > kSlowRunMs) {
+    repeats = std::clamp(int(kSlowBudgetMs / first_ms), std::min(kMinRepeats, repeats), repeats);
+  } else {
+    run();  // the second warm-up
+  }
   CUDA_CHECK(cudaDeviceSynchronize());
   std::vector<double> times;
   for (int r = 0; r < repeats; ++r) {
@@ -173,16 +197,34 @@ double time_median_ms(const std::function<void()>& run, int repeats, DeviceBuffe
     times.push_back(ms);
   }
   std::sort(times.begin(), times.end());
-  return times[times.size() / 2];
+  return {times[times.size() / 2], repeats};
 }
 
 // ---- results -----------------------------------------------------------------------------------------
 struct Row {
   std::string op, version, status;  // status "" = ok
   double ms = 0, flops = 0, bytes = 0;
+  int runs = 0;  // timed runs behind ms
   bool baseline = false;
   bool compare_to_baseline = true;  // false for helper rows such as the cuDNN weight transpose
 };
+
+// "FAIL: <what>" on one table line.
+std::string failure_text(const std::exception& e) {
+  std::string text = std::string("FAIL: ") + e.what();
+  for (char& ch : text)
+    if (ch == '\n' || ch == '|') ch = ' ';
+  return text;
+}
+
+// False once a kernel fault (illegal address, trap, ...) has poisoned the CUDA context: such an error is
+// returned again by every later call, so nothing more can run in this process.
+bool device_usable() {
+  cudaGetLastError();
+  cudaDeviceSynchronize();  // returns a pending asynchronous error once
+  cudaGetLastError();
+  return cudaDeviceSynchronize() == cudaSuccess;
+}
 
 bool is_baseline_name(const std::string& version) {
   return version == "cudnn" || version == "cublas" || version.rfind("baseline", 0) == 0;
@@ -198,24 +240,29 @@ bool op_selected(const std::string& op, const std::string& filter) {
   return false;
 }
 
-std::string format_table(const std::vector<Row>& rows) {
+std::string format_table(const std::vector<Row>& rows, int repeats) {
   std::ostringstream t;
-  t << "| op | version | time ms | GFLOP/s | % of FP32 peak | GB/s | x baseline |\n";
-  t << "|---|---|---:|---:|---:|---:|---:|\n";
+  t << "| op | version | time ms | GFLOP/s | % of FP32 peak | GB/s | % of HBM | x baseline |\n";
+  t << "|---|---|---:|---:|---:|---:|---:|---:|\n";
   for (const Row& r : rows) {
-    t << "| " << r.op << " | " << r.version << " | ";
+    t << "| " << r.op << " | " << r.version;
+    if (r.status.empty() && r.runs > 0 && r.runs < repeats) t << " (median of " << r.runs << ")";
+    t << " | ";
     if (!r.status.empty()) {
-      t << r.status << " | | | | |\n";
+      t << r.status << " | | | | | |\n";
       continue;
     }
     char buf[256];
     const double seconds = r.ms * 1e-3;
-    std::string gflops = "", peak = "", gbs = "", ratio = "";
+    std::string gflops = "", peak = "", gbs = "", hbm = "", ratio = "";
     if (r.flops > 0) {
       std::snprintf(buf, sizeof(buf), "%.0f", r.flops / seconds * 1e-9), gflops = buf;
       std::snprintf(buf, sizeof(buf), "%.1f%%", 100.0 * r.flops / seconds / kFp32PeakFlops), peak = buf;
     }
-    if (r.bytes > 0) std::snprintf(buf, sizeof(buf), "%.0f", r.bytes / seconds * 1e-9), gbs = buf;
+    if (r.bytes > 0) {
+      std::snprintf(buf, sizeof(buf), "%.0f", r.bytes / seconds * 1e-9), gbs = buf;
+      std::snprintf(buf, sizeof(buf), "%.1f%%", 100.0 * r.bytes / seconds / kHbmBytesPerS), hbm = buf;
+    }
     for (const Row& b : rows) {  // the group's baseline, if it ran
       if (!r.compare_to_baseline) break;
       if (b.op == r.op && b.baseline && b.status.empty() && b.ms > 0) {
@@ -223,8 +270,8 @@ std::string format_table(const std::vector<Row>& rows) {
         break;
       }
     }
-    std::snprintf(buf, sizeof(buf), "%.3f", r.ms);
-    t << buf << " | " << gflops << " | " << peak << " | " << gbs << " | " << ratio << " |\n";
+    std::snprintf(buf, sizeof(buf), "%.*f", r.ms < 0.1 ? 4 : 3, r.ms);
+    t << buf << " | " << gflops << " | " << peak << " | " << gbs << " | " << hbm << " | " << ratio << " |\n";
   }
   return t.str();
 }
@@ -423,6 +470,7 @@ void bench_conv_case(const ConvCase& c, const KernelBenchOptions& o, DeviceBuffe
     row.baseline = algo == ConvAlgo::kCudnn;
     row.flops = flops;
     row.bytes = bytes;
+    bool context_lost = false;
     try {
       std::string problem;
       if (algo == ConvAlgo::kNaive) problem = cpu_problem;
@@ -451,19 +499,20 @@ void bench_conv_case(const ConvCase& c, const KernelBenchOptions& o, DeviceBuffe
           run = [&] { cudnn_baseline::backward_filter_krsc(b.weight_krsc.ptr, b.out_bias.ptr, b.dout.ptr,
                                                            b.in.ptr, s, 0); };
         }
-        row.ms = time_median_ms(run, o.repeats, l2_flush);
+        const Timing timing = time_median_ms(run, o.repeats, l2_flush);
+        row.ms = timing.median_ms, row.runs = timing.runs;
       }
     } catch (const std::exception& e) {
-      row.status = std::string("FAIL: ") + e.what();
-      for (char& ch : row.status)
-        if (ch == '\n' || ch == '|') ch = ' ';
+      row.status = failure_text(e);
       ++failures;
-      cudaGetLastError();  // clear a sticky launch error so the next version can run
+      cudaGetLastError();  // clear a launch-configuration error so that the next version can run
+      context_lost = !device_usable();
     }
     std::printf("  %-22s %s\n", row.version.c_str(),
                 row.status.empty() ? (std::to_string(row.ms) + " ms").c_str() : row.status.c_str());
     std::fflush(stdout);
     rows.push_back(row);
+    if (context_lost) throw std::runtime_error("the CUDA context is lost after " + row.version);
   }
   // The weight transpose the cuDNN path needs (HWIO -> KRSC), on its own row.
   Row transpose;
@@ -471,11 +520,19 @@ void bench_conv_case(const ConvCase& c, const KernelBenchOptions& o, DeviceBuffe
   transpose.version = "cudnn weight transpose";
   transpose.bytes = 8.0 * s.weight_size();
   transpose.compare_to_baseline = false;
-  DeviceBuffer hwio(s.weight_size());
-  fill_uniform(hwio, 7);
-  transpose.ms = time_median_ms([&] { cudnn_baseline::weight_to_krsc(b.weight_krsc.ptr, hwio.ptr, s, 0); },
-                                o.repeats, l2_flush);
+  try {
+    DeviceBuffer hwio(s.weight_size());
+    fill_uniform(hwio, 7);
+    const Timing timing = time_median_ms(
+        [&] { cudnn_baseline::weight_to_krsc(b.weight_krsc.ptr, hwio.ptr, s, 0); }, o.repeats, l2_flush);
+    transpose.ms = timing.median_ms, transpose.runs = timing.runs;
+  } catch (const std::exception& e) {
+    transpose.status = failure_text(e);
+    ++failures;
+    cudaGetLastError();
+  }
   rows.push_back(transpose);
+  if (!transpose.status.empty() && !device_usable()) throw std::runtime_error("the CUDA context is lost");
 }
 
 void bench_registered(const BenchEntry& e, const KernelBenchOptions& o, DeviceBuffer& l2_flush,
@@ -495,17 +552,20 @@ void bench_registered(const BenchEntry& e, const KernelBenchOptions& o, DeviceBu
       row.status = "FAIL: " + problem;
       ++failures;
     } else {
-      row.ms = time_median_ms(work.run, o.repeats, l2_flush);
+      const Timing timing = time_median_ms(work.run, o.repeats, l2_flush);
+      row.ms = timing.median_ms, row.runs = timing.runs;
     }
   } catch (const std::exception& ex) {
-    row.status = std::string("FAIL: ") + ex.what();
-    for (char& ch : row.status)
-      if (ch == '\n' || ch == '|') ch = ' ';
+    row.status = failure_text(ex);
     ++failures;
     cudaGetLastError();
   }
   if (work.teardown) work.teardown();
+  std::printf("%s, %s: %s\n", row.op.c_str(), row.version.c_str(),
+              row.status.empty() ? (std::to_string(row.ms) + " ms").c_str() : row.status.c_str());
+  std::fflush(stdout);
   rows.push_back(row);
+  if (!row.status.empty() && !device_usable()) throw std::runtime_error("the CUDA context is lost");
 }
 
 }  // namespace
@@ -528,22 +588,45 @@ int run_kernel_benchmarks(const KernelBenchOptions& o) {
   }
   cudaDeviceProp prop{};
   CUDA_CHECK(cudaGetDeviceProperties(&prop, 0));
-  std::printf("device: %s, %d SMs, L2 %d MB; batch %d, %dx%d, C=%d, classes %d, median of %d\n", prop.name,
-              prop.multiProcessorCount, prop.l2CacheSize >> 20, o.batch, o.size, o.size, o.channels, o.classes,
-              o.repeats);
   DeviceBuffer l2_flush(size_t(std::max(prop.l2CacheSize, 1 << 20)) * 2 / sizeof(float));
+  std::printf("device: %s, %d SMs, L2 %d MB (flushed with %zu MB before each run); batch %d, %dx%d, C=%d, "
+              "classes %d, median of %d; FP32 peak %.1f TFLOP/s, HBM %.1f TB/s\n",
+              prop.name, prop.multiProcessorCount, prop.l2CacheSize >> 20, l2_flush.bytes() >> 20, o.batch, o.size,
+              o.size, o.channels, o.classes, o.repeats, kFp32PeakFlops * 1e-12, kHbmBytesPerS * 1e-12);
+  std::fflush(stdout);
 
+  // Every case runs inside its own try: a failure becomes a FAIL row and the table is still printed; a
+  // fault that poisons the CUDA context ends the run early (nothing later could run).
   std::vector<Row> rows;
   int failures = 0;
+  auto guarded = [&](const std::string& op, const std::function<void()>& bench) {
+    try {
+      bench();
+      return true;
+    } catch (const std::exception& e) {
+      Row row;
+      row.op = op, row.version = "(stopped)", row.status = failure_text(e);
+      rows.push_back(row);
+      ++failures;
+      std::printf("%s: %s\n", op.c_str(), row.status.c_str());
+      cudaGetLastError();
+      return device_usable();
+    }
+  };
+  bool usable = true;
   for (const ConvCase& c : conv_cases(o)) {
-    if (op_selected(c.op, o.ops)) bench_conv_case(c, o, l2_flush, rows, failures);
+    if (usable && op_selected(c.op, o.ops))
+      usable = guarded(c.op, [&] { bench_conv_case(c, o, l2_flush, rows, failures); });
   }
   for (const BenchEntry& e : registry()) {
-    if (op_selected(e.op, o.ops)) bench_registered(e, o, l2_flush, rows, failures);
+    if (usable && op_selected(e.op, o.ops))
+      usable = guarded(e.op, [&] { bench_registered(e, o, l2_flush, rows, failures); });
   }
+  if (!usable) std::printf("fcn bench kernels: STOPPED EARLY: a kernel fault left the CUDA context unusable\n");
 
-  const std::string table = format_table(rows);
-  std::printf("\n%s", table.c_str());
+  const std::string table = format_table(rows, o.repeats);
+  std::printf("\nx baseline: the group's cuDNN (or other baseline) time / this version's time; > 1 is faster\n"
+              "%s", table.c_str());
   if (!o.markdown_path.empty()) {
     std::ofstream md(o.markdown_path);
     if (!md) {
