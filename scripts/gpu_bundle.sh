@@ -57,3 +57,14 @@ chmod +x "$dest/bin/protoc" "$dest/libexec/protoc/protoc"
 
 "$dest/bin/protoc" --version >/dev/null
 echo "gpu_bundle: $(du -sh "$dest" | cut -f1) in $dest ($("$dest/bin/protoc" --version))"
+
+# What travels to the device: the tracked files, the untracked ones git does not ignore, and the bundle;
+# the limit is 64 MiB.
+travel_bytes=$( { git ls-files -z; git ls-files -z --others --exclude-standard; } \
+  | xargs -0 -r stat -c %s 2>/dev/null | awk '{ s += $1 } END { print s + 0 }')
+travel_bytes=$(( travel_bytes + $(du -sb "$dest" | cut -f1) ))
+echo "gpu_bundle: the device call carries $(( travel_bytes / 1048576 )) MiB (tree + $dest; the limit is 64 MiB)"
+if [ "$travel_bytes" -gt $(( 60 * 1048576 )) ]; then
+  echo "gpu_bundle: WARNING: that is close to or over the 64 MiB limit" >&2
+  echo "HINT: git-ignore large untracked files (git ls-files --others --exclude-standard lists them)" >&2
+fi

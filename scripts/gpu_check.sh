@@ -253,6 +253,8 @@ if [ ! -d "$deps" ]; then
     | tee "$work/logs/configure.log"
   row configure FAIL 0 ".gpu_deps missing"
 else
+  # Execute bits may not survive the copy to the device; protoc's wrapper and binary need them.
+  chmod +x "$deps/bin/protoc" "$deps/libexec/protoc/protoc" 2>/dev/null
   run_stage configure 90 cmake "${cmake_args[@]}"
   rc=$stage_rc
   cuda_on=$(grep -c "CUDA backend ON" "$work/logs/configure.log")
