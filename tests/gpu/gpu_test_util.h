@@ -1,5 +1,6 @@
-// Small helpers shared by the [gpu] tests: an owning device buffer, seeded random inputs and error
-// measures. Every CUDA call is checked (kernels/cuda/check.cuh throws, which Catch2 reports).
+// Small helpers shared by the [gpu] tests: seeded random inputs and error measures (device arrays:
+// kernels/cuda/device_buffer.cuh). Every CUDA call is checked (kernels/cuda/check.cuh throws, which
+// Catch2 reports).
 #pragma once
 #include <cuda_runtime.h>
 
@@ -9,42 +10,22 @@
 #include <random>
 #include <vector>
 
+#include <catch2/catch.hpp>
+
+#include "engine/cuda/cuda_backend.h"
 #include "kernels/cuda/check.cuh"
+#include "kernels/cuda/device_buffer.cuh"
 
 namespace fcn::test {
 
-// A device array of `count` elements of T, freed on scope exit.
-template <class T>
-class DeviceBuffer {
- public:
-  explicit DeviceBuffer(size_t count) : count_(count) {
-    CUDA_CHECK(cudaMalloc(&ptr_, (count == 0 ? 1 : count) * sizeof(T)));
-  }
-  explicit DeviceBuffer(const std::vector<T>& host) : DeviceBuffer(host.size()) { upload(host); }
-  ~DeviceBuffer() { cudaFree(ptr_); }
-  DeviceBuffer(const DeviceBuffer&) = delete;
-  DeviceBuffer& operator=(const DeviceBuffer&) = delete;
-
-  T* get() { return ptr_; }
-  const T* get() const { return ptr_; }
-  size_t count() const { return count_; }
-
-  void upload(const std::vector<T>& host) {
-    CUDA_CHECK(cudaMemcpy(ptr_, host.data(), host.size() * sizeof(T), cudaMemcpyHostToDevice));
-  }
-  std::vector<T> download() const {
-    std::vector<T> host(count_);
-    CUDA_CHECK(cudaDeviceSynchronize());
-    CUDA_CHECK(cudaMemcpy(host.data(), ptr_, count_ * sizeof(T), cudaMemcpyDeviceToHost));
-    return host;
-  }
-  // Fill every byte with `byte` (0xFF makes floats NaN): outputs a kernel forgets to write show up.
-  void poison(int byte = 0xFF) { CUDA_CHECK(cudaMemset(ptr_, byte, (count_ == 0 ? 1 : count_) * sizeof(T))); }
-
- private:
-  T* ptr_ = nullptr;
-  size_t count_ = 0;
-};
+// The CUDA backend on device 0; the test fails with the reason when there is none.
+inline std::unique_ptr<Backend> cuda_backend() {
+  std::string why;
+  std::unique_ptr<Backend> backend = make_cuda_backend(&why);
+  INFO("make_cuda_backend: " << why);
+  REQUIRE(backend != nullptr);
+  return backend;
+}
 
 inline std::vector<float> random_floats(size_t n, float low, float high, uint64_t seed) {
   std::mt19937_64 rng(seed);

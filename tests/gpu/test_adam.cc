@@ -22,7 +22,7 @@ void check_adam(int64_t n, size_t offset) {
     out.insert(out.end(), a.begin(), a.end());
     return out;
   };
-  test::DeviceBuffer<float> d_params(padded(params)), d_m(padded(m)), d_v(padded(v)), d_grads(size_t(n) + offset);
+  DeviceBuffer<float> d_params(padded(params)), d_m(padded(m)), d_v(padded(v)), d_grads(size_t(n) + offset);
   for (int64_t step = 1; step <= 5; ++step) {
     // Fresh gradients each step, with a spread of magnitudes (including tiny ones, where eps matters).
     std::vector<float> grads = test::random_floats(size_t(n), -1.0f, 1.0f, 100 * step + n);
@@ -68,7 +68,7 @@ TEST_CASE("add_weight_decay_cuda adds decay * params", "[gpu][adam]") {
     for (size_t offset : {size_t(0), size_t(2)}) {
       std::vector<float> grads = test::random_floats(size_t(n) + offset, -1.0f, 1.0f, 17);
       const std::vector<float> params = test::random_floats(size_t(n) + offset, -2.0f, 2.0f, 18);
-      test::DeviceBuffer<float> d_grads(grads), d_params(params);
+      DeviceBuffer<float> d_grads(grads), d_params(params);
       add_weight_decay_cuda(d_grads.get() + offset, d_params.get() + offset, n, 5e-4f, nullptr);
       for (int64_t i = 0; i < n; ++i) grads[offset + i] += 5e-4f * params[offset + i];
       // One multiply-add, |values| < 2: a fused and an unfused rounding differ by at most 1 ulp of 2.

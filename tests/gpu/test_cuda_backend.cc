@@ -21,14 +21,6 @@
 namespace fcn {
 namespace {
 
-std::unique_ptr<Backend> cuda_backend() {
-  std::string why;
-  std::unique_ptr<Backend> backend = make_cuda_backend(&why);
-  INFO("make_cuda_backend: " << why);
-  REQUIRE(backend != nullptr);
-  return backend;
-}
-
 std::vector<float> download(Backend& backend, const float* device, int64_t count) {
   std::vector<float> host(static_cast<size_t>(count));
   backend.download(host.data(), device, count);
@@ -114,7 +106,7 @@ void check_state(const Model& model, const CheckpointState& state) {
 }  // namespace
 
 TEST_CASE("CudaBackend memory ops: zero-filled alloc, upload, download, copy", "[gpu][backend]") {
-  auto backend = cuda_backend();
+  auto backend = test::cuda_backend();
   CHECK(backend->is_gpu());
   CHECK(backend->name().rfind("cuda (", 0) == 0);
   const int64_t n = 10007;
@@ -132,7 +124,7 @@ TEST_CASE("CudaBackend memory ops: zero-filled alloc, upload, download, copy", "
 }
 
 TEST_CASE("CudaBackend::prepare_batch matches the references over consecutive batches", "[gpu][backend]") {
-  auto backend = cuda_backend();
+  auto backend = test::cuda_backend();
   const int size = 21;
   const std::vector<int> class_values = {1, 7};
   const int num_classes = 2;
@@ -163,7 +155,7 @@ TEST_CASE("CudaBackend::prepare_batch matches the references over consecutive ba
 
 TEST_CASE("CudaBackend::prepare_batch keeps queued batches apart while the compute stream is busy",
           "[gpu][backend]") {
-  auto backend = cuda_backend();
+  auto backend = test::cuda_backend();
   const int size = 17;
   const std::vector<int> class_values = {1, 7};
   const int num_classes = 2;
@@ -206,7 +198,7 @@ TEST_CASE("CudaBackend::prepare_batch keeps queued batches apart while the compu
 }
 
 TEST_CASE("CudaBackend::prepare_batch rejects a sample outside the batch bytes", "[gpu][backend]") {
-  auto backend = cuda_backend();
+  auto backend = test::cuda_backend();
   OwnedBatch owned;
   fill_batch(owned, *backend, {{4, 4}, {5, 5}}, 9);
   owned.batch.info[1].label_offset = owned.batch.used_bytes - 3;  // 25 label bytes cannot fit in 3
@@ -219,7 +211,7 @@ TEST_CASE("CudaBackend::prepare_batch rejects a sample outside the batch bytes",
 }
 
 TEST_CASE("CudaBackend loss, eval counts, weight decay and Adam match the references", "[gpu][backend]") {
-  auto backend = cuda_backend();
+  auto backend = test::cuda_backend();
   const int64_t n = 77777;
   std::vector<float> logits = test::random_floats(size_t(n), -12.0f, 12.0f, 41);
   const std::vector<float> targets = test::random_floats(size_t(n), 0.0f, 1.0f, 42);
@@ -268,7 +260,7 @@ TEST_CASE("CudaBackend loss, eval counts, weight decay and Adam match the refere
 
 TEST_CASE("CudaBackend: a model's parameters and Adam moments round-trip through a checkpoint",
           "[gpu][backend]") {
-  auto backend = cuda_backend();
+  auto backend = test::cuda_backend();
   const ModelConfig config;  // the seed's network: 3 -> 2 x conv3x3(64) -> conv1x1(1)
   const int64_t n = parameter_count(config);
   CheckpointState state;
@@ -314,7 +306,7 @@ TEST_CASE("CudaBackend: a model's parameters and Adam moments round-trip through
 }
 
 TEST_CASE("CudaBackend conv ops match the references", "[gpu][backend]") {
-  auto backend = cuda_backend();
+  auto backend = test::cuda_backend();
   for (const ConvShape& s : {ConvShape{2, 9, 11, 3, 5, 3}, ConvShape{1, 7, 6, 6, 4, 1}}) {
     backend->reserve({s}, s.batch, s.height, 1);
     const auto in = test::random_floats(size_t(s.in_size()), -1.0f, 1.0f, 61);
@@ -368,7 +360,7 @@ TEST_CASE("CudaBackend conv ops match the references", "[gpu][backend]") {
 namespace fcn {
 
 TEST_CASE("CudaBackend agrees with CpuBackend on prepare_batch and the loss", "[gpu][backend]") {
-  auto gpu = cuda_backend();
+  auto gpu = test::cuda_backend();
   CpuBackend cpu(0);
   const int size = 33;
   const std::vector<int> class_values = {2, 7};

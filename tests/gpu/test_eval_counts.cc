@@ -19,8 +19,8 @@ TEST_CASE("eval_counts_cuda equals eval_counts_ref exactly", "[gpu][eval_counts]
     for (int64_t i = 2; i < n; i += 13) targets[i] = 0.5f;                // >= 0.5: truth positive
     for (int64_t i = 4; i < n; i += 101) logits[i] = nan;                 // NaN: predicted negative
     for (int64_t i = 6; i < n; i += 103) targets[i] = nan;                // NaN: truth negative
-    test::DeviceBuffer<float> d_logits(logits), d_targets(targets);
-    test::DeviceBuffer<unsigned long long> counts(3);
+    DeviceBuffer<float> d_logits(logits), d_targets(targets);
+    DeviceBuffer<unsigned long long> counts(3);
     counts.poison();  // the launcher assigns
     eval_counts_cuda(counts.get(), d_logits.get(), d_targets.get(), n, nullptr);
     const std::vector<unsigned long long> got = counts.download();

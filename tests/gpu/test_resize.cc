@@ -43,10 +43,10 @@ const std::vector<std::pair<int, int>> kSampleSizes = {{7, 5}, {13, 17}, {1, 1},
 // Every sample of resize_images_cuda's output against resize_image_ref, both mappings.
 void check_images(const PackedBatch& packed, int size) {
   const int batch_count = static_cast<int>(packed.info.size());
-  test::DeviceBuffer<uint8_t> bytes(packed.bytes);
-  test::DeviceBuffer<ResizeSampleInfo> info(packed.info);
+  DeviceBuffer<uint8_t> bytes(packed.bytes);
+  DeviceBuffer<ResizeSampleInfo> info(packed.info);
   const size_t per_sample = size_t(size) * size * 3;
-  test::DeviceBuffer<float> x(per_sample * batch_count);
+  DeviceBuffer<float> x(per_sample * batch_count);
 
   for (ResizeMapping mapping : {ResizeMapping::kLegacy, ResizeMapping::kHalfPixel}) {
     x.poison();
@@ -76,11 +76,11 @@ void check_images(const PackedBatch& packed, int size) {
 void check_targets(const PackedBatch& packed, int size, const std::vector<int>& class_values) {
   const int batch_count = static_cast<int>(packed.info.size());
   const int num_classes = static_cast<int>(class_values.size());
-  test::DeviceBuffer<uint8_t> bytes(packed.bytes);
-  test::DeviceBuffer<ResizeSampleInfo> info(packed.info);
-  test::DeviceBuffer<int> classes(class_values);
+  DeviceBuffer<uint8_t> bytes(packed.bytes);
+  DeviceBuffer<ResizeSampleInfo> info(packed.info);
+  DeviceBuffer<int> classes(class_values);
   const size_t per_sample = size_t(size) * size * num_classes;
-  test::DeviceBuffer<float> targets(per_sample * batch_count);
+  DeviceBuffer<float> targets(per_sample * batch_count);
 
   for (ResizeMapping mapping : {ResizeMapping::kLegacy, ResizeMapping::kHalfPixel}) {
     for (bool nearest : {false, true}) {
@@ -130,7 +130,7 @@ TEST_CASE("resize kernels at batch 8 x 512 x 512 from camera-sized images", "[gp
 }
 
 TEST_CASE("resize kernels accept an empty batch", "[gpu][resize]") {
-  test::DeviceBuffer<float> x(1);
+  DeviceBuffer<float> x(1);
   resize_images_cuda(x.get(), nullptr, nullptr, 0, 16, ResizeMapping::kLegacy, nullptr);
   resize_targets_cuda(x.get(), nullptr, nullptr, nullptr, 1, 0, 16, ResizeMapping::kLegacy, false, nullptr);
   CUDA_CHECK(cudaDeviceSynchronize());

@@ -39,12 +39,12 @@ void check_sigmoid_ce(int64_t n, float scale, size_t offset, bool with_grad) {
   std::vector<float> logits(offset, 0.0f), targets(offset, 0.0f);
   logits.insert(logits.end(), in.logits.begin(), in.logits.end());
   targets.insert(targets.end(), in.targets.begin(), in.targets.end());
-  test::DeviceBuffer<float> d_logits(logits), d_targets(targets);
-  test::DeviceBuffer<float> d_grad(size_t(n) + offset);
+  DeviceBuffer<float> d_logits(logits), d_targets(targets);
+  DeviceBuffer<float> d_grad(size_t(n) + offset);
   d_grad.poison();
-  test::DeviceBuffer<double> d_loss(1);
+  DeviceBuffer<double> d_loss(1);
   const size_t ws_bytes = sigmoid_ce_workspace_bytes(n);
-  test::DeviceBuffer<uint8_t> workspace(ws_bytes);
+  DeviceBuffer<uint8_t> workspace(ws_bytes);
 
   float* grad_ptr = with_grad ? d_grad.get() + offset : nullptr;
   sigmoid_ce_cuda(d_loss.get(), grad_ptr, d_logits.get() + offset, d_targets.get() + offset, n, scale,
@@ -97,9 +97,9 @@ TEST_CASE("sigmoid_ce_cuda without dlogits only sums the loss", "[gpu][sigmoid_c
 }
 
 TEST_CASE("sigmoid_ce_cuda refuses a workspace that is too small", "[gpu][sigmoid_ce]") {
-  test::DeviceBuffer<float> logits(1 << 20), targets(1 << 20);
-  test::DeviceBuffer<double> loss(1);
-  test::DeviceBuffer<uint8_t> workspace(8);
+  DeviceBuffer<float> logits(1 << 20), targets(1 << 20);
+  DeviceBuffer<double> loss(1);
+  DeviceBuffer<uint8_t> workspace(8);
   REQUIRE(sigmoid_ce_workspace_bytes(1 << 20) > 8);
   CHECK_THROWS_WITH(sigmoid_ce_cuda(loss.get(), nullptr, logits.get(), targets.get(), 1 << 20, 1.0f,
                                     workspace.get(), 8, nullptr),
