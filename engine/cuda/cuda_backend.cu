@@ -18,6 +18,10 @@
 // Device staging slots are sized on first use (raw image sizes are not known before the first batch)
 // and grow only when a larger batch arrives; everything else is allocated in the constructor or in
 // reserve(), so a steady-state step allocates nothing.
+//
+// Convolution versions: reserve() resolves the kernel plan (engine/kernel_plan.h) for every conv shape:
+// with "auto", engine/cuda/conv_tuner.cu validates each version on this device and times the valid ones;
+// the ops then look their version up by (kernel, in channels, out channels).
 #include "engine/cuda/cuda_backend.h"
 
 #include <cuda_runtime.h>
@@ -29,6 +33,8 @@
 #include <string>
 #include <vector>
 
+#include "engine/cuda/conv_tuner.h"
+#include "engine/kernel_plan.h"
 #include "kernels/cuda/adam.cuh"
 #include "kernels/cuda/check.cuh"
 #include "kernels/cuda/conv2d.cuh"
@@ -162,10 +168,22 @@ class CudaBackend final : public Backend {
   void reserve(const std::vector<ConvShape>& convs, int max_batch, int /*size*/, int num_classes) override {
     size_t workspace = 0;
     for (const ConvShape& s : convs) {
-      workspace = std::max(workspace, conv2d_backward_filter_workspace_bytes(s, conv2d_default_algo(s, 2)));
+      resolve_plan(s);
+      workspace = std::max(workspace, conv2d_backward_filter_workspace_bytes(s, algo_for(s, 2)));
     }
     ensure_filter_workspace(workspace);
     ensure_host_meta(meta_bytes(std::max(max_batch, 1), std::max(num_classes, 1)));
+  }
+
+  void set_kernel_plan(const std::string& text) override {
+    request_ = parse_kernel_plan(text);
+    plan_.clear();
+    tuning_report_.clear();
+  }
+  std::string kernel_plan() const override { return format_kernel_plan(plan_); }
+  std::string describe_kernel_plan() const override {
+    const std::string plan = ::fcn::describe_kernel_plan(plan_);
+    return tuning_report_.empty() ? plan : plan + "\n" + tuning_report_;
   }
 
   // ---- input ----
@@ -223,17 +241,17 @@ class CudaBackend final : public Backend {
   // ---- ops ----
   void conv2d_forward(float* out, const float* in, const float* weight, const float* bias, const ConvShape& s,
                       bool relu) override {
-    conv2d_forward_cuda(out, in, weight, bias, s, relu, conv2d_default_algo(s, 0), compute_);
+    conv2d_forward_cuda(out, in, weight, bias, s, relu, algo_for(s, 0), compute_);
   }
 
   void conv2d_backward_data(float* din, const float* dout, const float* weight, const float* relu_out,
                             const ConvShape& s) override {
-    conv2d_backward_data_cuda(din, dout, weight, relu_out, s, conv2d_default_algo(s, 1), compute_);
+    conv2d_backward_data_cuda(din, dout, weight, relu_out, s, algo_for(s, 1), compute_);
   }
 
   void conv2d_backward_filter(float* dweight, float* dbias, const float* dout, const float* in,
                               const ConvShape& s) override {
-    const ConvAlgo algo = conv2d_default_algo(s, 2);
+    const ConvAlgo algo = algo_for(s, 2);
     const size_t needed = conv2d_backward_filter_workspace_bytes(s, algo);
     if (needed > filter_workspace_bytes_) {
       // Only reached when reserve() was not told about this shape: grow once rather than fail.
@@ -296,6 +314,45 @@ class CudaBackend final : public Backend {
   static size_t class_values_offset(int count) { return sizeof(ResizeSampleInfo) * size_t(count); }
   static size_t meta_bytes(int count, int num_classes) {
     return class_values_offset(count) + sizeof(int) * size_t(num_classes);
+  }
+
+  // The versions for this layer shape, from the requested plan (tuned on this device for "auto").
+  void resolve_plan(const ConvShape& s) {
+    const ConvKernelKey key = conv_kernel_key(s);
+    if (plan_.count(key)) return;
+    switch (request_.mode) {
+      case KernelPlanRequest::Mode::kUniform:
+        plan_[key] = {request_.uniform_version, request_.uniform_version, request_.uniform_version};
+        return;
+      case KernelPlanRequest::Mode::kExplicit: {
+        auto it = request_.plan.find(key);
+        if (it == request_.plan.end()) {
+          throw std::invalid_argument("the kernel plan '" + format_kernel_plan(request_.plan) +
+                                      "' has no entry for the conv " + std::to_string(s.kernel) + "x" +
+                                      std::to_string(s.kernel) + " " + std::to_string(s.in_channels) + "->" +
+                                      std::to_string(s.out_channels) +
+                                      "\nHINT: pass --conv-kernels auto, or a plan naming every layer of this model");
+        }
+        plan_[key] = it->second;
+        return;
+      }
+      case KernelPlanRequest::Mode::kAuto: {
+        CUDA_CHECK(cudaStreamSynchronize(compute_));
+        const ConvTuning tuning = tune_conv_layer(s, compute_);
+        plan_[key] = tuning.versions;
+        tuning_report_ += (tuning_report_.empty() ? "" : "\n") + describe_tuning(s, tuning);
+        return;
+      }
+    }
+  }
+
+  ConvAlgo algo_for(const ConvShape& s, int direction) {
+    auto it = plan_.find(conv_kernel_key(s));
+    if (it == plan_.end()) {  // a shape reserve() was not told about: resolve it now, once
+      resolve_plan(s);
+      it = plan_.find(conv_kernel_key(s));
+    }
+    return ConvAlgo(it->second[size_t(direction)]);
   }
 
   // Every sample's pixels must lie inside the used bytes: the kernels read them without further checks.
@@ -366,6 +423,9 @@ class CudaBackend final : public Backend {
 
   int device_ = 0;
   cudaDeviceProp props_{};
+  KernelPlanRequest request_;   // what was asked for (default "auto")
+  ConvPlan plan_;               // the versions in use, per layer shape
+  std::string tuning_report_;   // how "auto" chose them, one line per layer and direction
   std::string name_;
   cudaStream_t compute_ = nullptr;
   cudaStream_t copy_ = nullptr;

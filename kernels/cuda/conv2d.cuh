@@ -41,7 +41,4 @@ void conv2d_backward_filter_cuda(float* dweight, float* dbias, const float* dout
                                  const ConvShape& s, ConvAlgo algo, void* workspace,
                                  size_t workspace_bytes, cudaStream_t stream);
 
-// The best of our own versions for this shape and direction (not cuDNN): what the engine uses
-ConvAlgo conv2d_default_algo(const ConvShape& s, int direction /*0 fwd, 1 data, 2 filter*/);
-
 }  // namespace fcn

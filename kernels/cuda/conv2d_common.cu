@@ -1,4 +1,4 @@
-// Names of the convolution versions and the choice of the engine's default version per direction.
+// The shape check shared by every convolution version, and the versions' names.
 #include <climits>
 #include <stdexcept>
 #include <string>
@@ -11,15 +11,17 @@ namespace fcn {
 void igemm::conv2d_check_shape(const ConvShape& s, const char* who) {
   const bool sizes_ok = s.batch >= 0 && s.height >= 0 && s.width >= 0 && s.in_channels >= 0 &&
                         s.out_channels >= 0 && s.kernel >= 1 && s.kernel % 2 == 1;
-  // The kernels index pixels and GEMM rows with 32-bit ints (element offsets are 64-bit).
-  const bool fits = s.pixels() <= INT_MAX && int64_t(s.kernel) * s.kernel * s.in_channels <= INT_MAX &&
+  // The kernels index pixels and GEMM rows with 32-bit ints (element offsets are 64-bit); a tile origin
+  // plus its extent (m0 + 255, (m + BM - 1) / BM) must not overflow either, hence the margin.
+  constexpr int64_t kPixelLimit = int64_t(INT_MAX) - 65536;
+  const bool fits = s.pixels() <= kPixelLimit && int64_t(s.kernel) * s.kernel * s.in_channels <= INT_MAX &&
                     int64_t(s.kernel) * s.kernel * s.out_channels <= INT_MAX;
   if (sizes_ok && fits) return;
   throw std::invalid_argument(std::string(who) + ": unsupported convolution shape B=" + std::to_string(s.batch) +
                               " H=" + std::to_string(s.height) + " W=" + std::to_string(s.width) +
                               " Cin=" + std::to_string(s.in_channels) + " Cout=" + std::to_string(s.out_channels) +
                               " K=" + std::to_string(s.kernel) +
-                              "\nHINT: sizes must be >= 0, the kernel odd, and B*H*W below 2^31");
+                              "\nHINT: sizes must be >= 0, the kernel odd, and B*H*W at most 2^31 - 65537");
 }
 
 const char* conv_algo_name(ConvAlgo algo) {
@@ -31,14 +33,6 @@ const char* conv_algo_name(ConvAlgo algo) {
     case ConvAlgo::kRegisterBlocked8x8: return "v4 8x8 per thread";
   }
   return "unknown";
-}
-
-// Version 3 is the fastest of our versions by construction (8x4 register tiles, float4 loads, double
-// buffering); revisit with the numbers from `fcn bench kernels` (docs/KERNELS_CUDA.md).
-ConvAlgo conv2d_default_algo(const ConvShape& s, int direction) {
-  (void)s;
-  (void)direction;
-  return ConvAlgo::kRegisterBlocked;
 }
 
 }  // namespace fcn

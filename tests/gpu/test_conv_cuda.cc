@@ -24,7 +24,6 @@
 namespace fcn {
 namespace {
 
-using test::DeviceBuffer;
 using test::random_floats;
 
 const ConvAlgo kAllAlgos[] = {ConvAlgo::kCudnn, ConvAlgo::kNaive, ConvAlgo::kTiled, ConvAlgo::kRegisterBlocked,
@@ -274,11 +273,7 @@ TEST_CASE("the CUDA convolutions refuse shapes they cannot index", "[gpu][conv]"
                   std::invalid_argument);
 }
 
-TEST_CASE("conv2d_default_algo picks one of our own versions and every version has a name", "[gpu][conv]") {
-  const ConvShape s{8, 512, 512, 64, 64, 3};
-  for (int direction = 0; direction < 3; ++direction) {
-    CHECK(conv2d_default_algo(s, direction) != ConvAlgo::kCudnn);
-  }
+TEST_CASE("every conv version has a name", "[gpu][conv]") {
   for (ConvAlgo algo : kAllAlgos) CHECK(std::string(conv_algo_name(algo)) != "unknown");
 }
 

@@ -1,0 +1,32 @@
+// The "auto" kernel plan (engine/kernel_plan.h) for one layer: which of our convolution versions to run,
+// chosen on this device. For each direction, every version (1-4) must first match the CPU reference
+// (kernels/cuda/conv2d_validate.cuh); the valid ones among versions 2-4 are then timed at the layer's
+// own shape and the fastest is kept (pick_fastest_version). Version 1, the readable one-thread-per-output
+// kernel, is validated but not timed: it is chosen only when no other version is valid. Takes a fraction
+// of a second per layer, once, when the model is set up.
+#pragma once
+#include <cuda_runtime.h>
+
+#include <array>
+#include <string>
+#include <vector>
+
+#include "engine/kernel_plan.h"
+
+namespace fcn {
+
+struct ConvTuning {
+  ConvVersions versions{};                                // the choice, per direction
+  std::array<std::vector<VersionTrial>, kConvDirections> trials;  // what each version did
+  int timed_batch = 0;  // the batch the timings used (the layer's, or less when GPU memory is short)
+};
+
+// layer: [B, H, W] and channels as the model runs it; the ReLU epilogue and mask are on, as in the
+// hidden layers. Work is queued on `stream` and the function returns when it is done.
+ConvTuning tune_conv_layer(const ConvShape& layer, cudaStream_t stream);
+
+// One line per direction (no newline at the end):
+//   "conv 3x3 64->64 forward: v1 valid, v2 1.920 ms, v3 0.610 ms, v4 0.660 ms, -> v3 (batch 8)".
+std::string describe_tuning(const ConvShape& layer, const ConvTuning& tuning);
+
+}  // namespace fcn
