@@ -299,7 +299,7 @@ else
 fi
 
 # One synthetic dataset (24 scenes, 320x240 to 1280x720) for the sanitizers and the training runs:
-# make-dataset took ~2.5 s per image on a loaded 2-core machine, so more would eat the budget.
+# make-dataset wrote these in 3-4 s on a loaded 2-core machine; the images only feed short runs.
 data=$work/data/synthetic
 if [ $have_fcn = 1 ] && wanted dataset; then
   run_stage dataset 90 "$fcn" make-dataset --out "$data" --images 24 --quiet
