@@ -33,6 +33,8 @@
 #include "kernels/cuda/check.cuh"
 #include "kernels/cuda/conv2d.cuh"
 #include "kernels/cuda/conv2d_cudnn.cuh"
+#include "kernels/cuda/device_buffer.cuh"
+#include "kernels/cuda/event_timer.cuh"
 
 namespace fcn {
 namespace {
@@ -50,53 +52,9 @@ std::vector<BenchEntry>& registry() {
 }
 
 // ---- device helpers --------------------------------------------------------------------------------
-struct DeviceBuffer {
-  float* ptr = nullptr;
-  size_t count = 0;
-  DeviceBuffer() = default;
-  explicit DeviceBuffer(size_t n) : count(n) {
-    if (n) CUDA_CHECK(cudaMalloc(&ptr, n * sizeof(float)));
-  }
-  DeviceBuffer(const DeviceBuffer&) = delete;
-  DeviceBuffer& operator=(const DeviceBuffer&) = delete;
-  DeviceBuffer(DeviceBuffer&& other) noexcept : ptr(other.ptr), count(other.count) {
-    other.ptr = nullptr, other.count = 0;
-  }
-  DeviceBuffer& operator=(DeviceBuffer&& other) noexcept {
-    if (this != &other) {
-      if (ptr) cudaFree(ptr);
-      ptr = other.ptr, count = other.count;
-      other.ptr = nullptr, other.count = 0;
-    }
-    return *this;
-  }
-  ~DeviceBuffer() {
-    if (ptr) cudaFree(ptr);  // no check: destructors must not throw
-  }
-  size_t bytes() const { return count * sizeof(float); }
-};
-
-__device__ __forceinline__ uint32_t mix32(uint64_t x) {
-  x ^= x >> 33;
-  x *= 0xff51afd7ed558ccdull;
-  x ^= x >> 33;
-  x *= 0xc4ceb9fe1a85ec53ull;
-  x ^= x >> 33;
-  return uint32_t(x);
-}
-
-// data [n] = uniform in [lo, hi) from a hash of (seed, index)
-__global__ void fill_uniform_kernel(float* data, int64_t n, uint64_t seed, float lo, float hi) {
-  for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x) {
-    const float u = float(mix32(seed * 0x9e3779b97f4a7c15ull + uint64_t(i)) >> 8) * (1.f / 16777216.f);
-    data[i] = lo + (hi - lo) * u;
-  }
-}
-
-void fill_uniform(DeviceBuffer& b, uint64_t seed) {
-  if (!b.count) return;
-  fill_uniform_kernel<<<1024, 256>>>(b.ptr, int64_t(b.count), seed, -1.f, 1.f);
-  CUDA_CHECK_LAUNCH();
+// b [count] = uniform in [-1, 1), reproducible (fill_uniform_cuda, kernels/cuda/device_buffer.cuh)
+void fill_uniform(DeviceBuffer<float>& b, uint64_t seed) {
+  fill_uniform_cuda(b.get(), int64_t(b.count()), seed, -1.f, 1.f, 0);
 }
 
 // Per-block partial sums of (out - ref)^2 and ref^2, and a count of non-finite outputs.
@@ -153,52 +111,21 @@ std::string compare_device(const float* out, const float* ref, size_t n, const c
   return "";
 }
 
-struct EventTimer {
-  cudaEvent_t start = nullptr, stop = nullptr;
-  EventTimer() {
-    CUDA_CHECK(cudaEventCreate(&start));
-    CUDA_CHECK(cudaEventCreate(&stop));
-  }
-  ~EventTimer() {
-    cudaEventDestroy(start);
-    cudaEventDestroy(stop);
-  }
-};
-
 struct Timing {
   double median_ms = 0;
   int runs = 0;  // timed runs behind the median
 };
 
 // Median milliseconds of `repeats` runs, each after an L2 flush (fewer for a very slow version, see top).
-Timing time_median_ms(const std::function<void()>& run, int repeats, DeviceBuffer& l2_flush) {
-  EventTimer timer;
-  CUDA_CHECK(cudaDeviceSynchronize());
-  CUDA_CHECK(cudaEventRecord(timer.start));
-  run();  // warm-up: module load, cuDNN plans, caches
-  CUDA_CHECK(cudaEventRecord(timer.stop));
-  CUDA_CHECK(cudaEventSynchronize(timer.stop));
-  float first_ms = 0;
-  CUDA_CHECK(cudaEventElapsedTime(&first_ms, timer.start, timer.stop));
+Timing time_median_ms(const std::function<void()>& run, int repeats, DeviceBuffer<float>& l2_flush) {
+  // The first run is a warm-up (module load, cuDNN plans, caches) whose time picks the number of runs.
+  const double first_ms = median_time_ms(run, 0, 1, 0);
+  int warmups = 1;
   if (first_ms > kSlowRunMs) {
     repeats = std::clamp(int(kSlowBudgetMs / first_ms), std::min(kMinRepeats, repeats), repeats);
-  } else {
-    run();  // the second warm-up
+    warmups = 0;
   }
-  CUDA_CHECK(cudaDeviceSynchronize());
-  std::vector<double> times;
-  for (int r = 0; r < repeats; ++r) {
-    CUDA_CHECK(cudaMemsetAsync(l2_flush.ptr, r & 0xff, l2_flush.bytes()));
-    CUDA_CHECK(cudaEventRecord(timer.start));
-    run();
-    CUDA_CHECK(cudaEventRecord(timer.stop));
-    CUDA_CHECK(cudaEventSynchronize(timer.stop));
-    float ms = 0;
-    CUDA_CHECK(cudaEventElapsedTime(&ms, timer.start, timer.stop));
-    times.push_back(ms);
-  }
-  std::sort(times.begin(), times.end());
-  return {times[times.size() / 2], repeats};
+  return {median_time_ms(run, warmups, repeats, 0, l2_flush.get(), l2_flush.bytes()), repeats};
 }
 
 // ---- results -----------------------------------------------------------------------------------------
@@ -310,21 +237,21 @@ std::vector<ConvCase> conv_cases(const KernelBenchOptions& o) {
 
 // The buffers of one case: inputs random, outputs for the version under test and v1's reference.
 struct ConvBuffers {
-  DeviceBuffer in, weight, bias, dout, relu_out;       // inputs (as the direction needs)
-  DeviceBuffer out, out_bias;                          // output under test (+ dbias for filter)
-  DeviceBuffer ref, ref_bias;                          // v1's output
-  DeviceBuffer weight_krsc, workspace_floats;          // cuDNN filter layout; backward-filter workspace
+  DeviceBuffer<float> in, weight, bias, dout, relu_out;       // inputs (as the direction needs)
+  DeviceBuffer<float> out, out_bias;                          // output under test (+ dbias for filter)
+  DeviceBuffer<float> ref, ref_bias;                          // v1's output
+  DeviceBuffer<float> weight_krsc, workspace_floats;          // cuDNN filter layout; backward-filter workspace
 };
 
 void run_conv(const ConvCase& c, ConvBuffers& b, ConvAlgo algo, float* out, float* out_bias) {
   const ConvShape& s = c.shape;
   switch (c.dir) {
-    case kFwd: conv2d_forward_cuda(out, b.in.ptr, b.weight.ptr, b.bias.ptr, s, c.relu, algo, 0); break;
+    case kFwd: conv2d_forward_cuda(out, b.in.get(), b.weight.get(), b.bias.get(), s, c.relu, algo, 0); break;
     case kData:
-      conv2d_backward_data_cuda(out, b.dout.ptr, b.weight.ptr, c.relu ? b.relu_out.ptr : nullptr, s, algo, 0);
+      conv2d_backward_data_cuda(out, b.dout.get(), b.weight.get(), c.relu ? b.relu_out.get() : nullptr, s, algo, 0);
       break;
     case kFilter:
-      conv2d_backward_filter_cuda(out, out_bias, b.dout.ptr, b.in.ptr, s, algo, b.workspace_floats.ptr,
+      conv2d_backward_filter_cuda(out, out_bias, b.dout.get(), b.in.get(), s, algo, b.workspace_floats.get(),
                                   b.workspace_floats.bytes(), 0);
       break;
   }
@@ -334,14 +261,14 @@ void run_conv(const ConvCase& c, ConvBuffers& b, ConvAlgo algo, float* out, floa
 void run_cudnn_krsc(const ConvCase& c, ConvBuffers& b, float* out, float* out_bias) {
   const ConvShape& s = c.shape;
   switch (c.dir) {
-    case kFwd: cudnn_baseline::forward_krsc(out, b.in.ptr, b.weight_krsc.ptr, b.bias.ptr, s, c.relu, 0); break;
+    case kFwd: cudnn_baseline::forward_krsc(out, b.in.get(), b.weight_krsc.get(), b.bias.get(), s, c.relu, 0); break;
     case kData:
-      cudnn_baseline::backward_data_krsc(out, b.dout.ptr, b.weight_krsc.ptr, c.relu ? b.relu_out.ptr : nullptr,
+      cudnn_baseline::backward_data_krsc(out, b.dout.get(), b.weight_krsc.get(), c.relu ? b.relu_out.get() : nullptr,
                                          s, 0);
       break;
     case kFilter:
-      cudnn_baseline::backward_filter_krsc(b.weight_krsc.ptr, out_bias, b.dout.ptr, b.in.ptr, s, 0);
-      cudnn_baseline::weight_from_krsc(out, b.weight_krsc.ptr, s, 0);  // for validation only (untimed path)
+      cudnn_baseline::backward_filter_krsc(b.weight_krsc.get(), out_bias, b.dout.get(), b.in.get(), s, 0);
+      cudnn_baseline::weight_from_krsc(out, b.weight_krsc.get(), s, 0);  // for validation only (untimed path)
       break;
   }
 }
@@ -366,13 +293,13 @@ std::string check_v1_against_cpu(const ConvCase& c) {
     return v;
   };
   auto upload = [](const std::vector<float>& v) {
-    auto d = std::make_unique<DeviceBuffer>(v.size());
-    CUDA_CHECK(cudaMemcpy(d->ptr, v.data(), d->bytes(), cudaMemcpyHostToDevice));
+    auto d = std::make_unique<DeviceBuffer<float>>(v.size());
+    CUDA_CHECK(cudaMemcpy(d->get(), v.data(), d->bytes(), cudaMemcpyHostToDevice));
     return d;
   };
-  auto download = [](const DeviceBuffer& d) {
-    std::vector<float> v(d.count);
-    CUDA_CHECK(cudaMemcpy(v.data(), d.ptr, d.bytes(), cudaMemcpyDeviceToHost));
+  auto download = [](const DeviceBuffer<float>& d) {
+    std::vector<float> v(d.count());
+    CUDA_CHECK(cudaMemcpy(v.data(), d.get(), d.bytes(), cudaMemcpyDeviceToHost));
     return v;
   };
   std::vector<float> want, bound, got, want_bias, bound_bias, got_bias;
@@ -385,8 +312,8 @@ std::string check_v1_against_cpu(const ConvCase& c) {
     if (c.relu)
       for (auto& x : want) x = x > 0.f ? x : 0.f;
     auto d_in = upload(in), d_w = upload(w), d_bias = upload(bias);
-    DeviceBuffer d_out(s.out_size());
-    conv2d_forward_cuda(d_out.ptr, d_in->ptr, d_w->ptr, d_bias->ptr, s, c.relu, ConvAlgo::kNaive, 0);
+    DeviceBuffer<float> d_out(s.out_size());
+    conv2d_forward_cuda(d_out.get(), d_in->get(), d_w->get(), d_bias->get(), s, c.relu, ConvAlgo::kNaive, 0);
     got = download(d_out);
   } else if (c.dir == kData) {
     auto dout = random(s.out_size()), w = random(s.weight_size()), mask = random(s.in_size());
@@ -397,8 +324,8 @@ std::string check_v1_against_cpu(const ConvCase& c) {
     if (c.relu)
       for (size_t i = 0; i < want.size(); ++i) want[i] = mask[i] > 0.f ? want[i] : 0.f;
     auto d_dout = upload(dout), d_w = upload(w), d_mask = upload(mask);
-    DeviceBuffer d_din(s.in_size());
-    conv2d_backward_data_cuda(d_din.ptr, d_dout->ptr, d_w->ptr, c.relu ? d_mask->ptr : nullptr, s,
+    DeviceBuffer<float> d_din(s.in_size());
+    conv2d_backward_data_cuda(d_din.get(), d_dout->get(), d_w->get(), c.relu ? d_mask->get() : nullptr, s,
                               ConvAlgo::kNaive, 0);
     got = download(d_din);
   } else {
@@ -409,8 +336,8 @@ std::string check_v1_against_cpu(const ConvCase& c) {
     const auto adout = abs_of(dout), ain = abs_of(in);
     conv2d_backward_filter_ref(bound.data(), bound_bias.data(), adout.data(), ain.data(), s);
     auto d_dout = upload(dout), d_in = upload(in);
-    DeviceBuffer d_dw(s.weight_size()), d_db(s.out_channels);
-    conv2d_backward_filter_cuda(d_dw.ptr, d_db.ptr, d_dout->ptr, d_in->ptr, s, ConvAlgo::kNaive, nullptr, 0, 0);
+    DeviceBuffer<float> d_dw(s.weight_size()), d_db(s.out_channels);
+    conv2d_backward_filter_cuda(d_dw.get(), d_db.get(), d_dout->get(), d_in->get(), s, ConvAlgo::kNaive, nullptr, 0, 0);
     got = download(d_dw);
     got_bias = download(d_db);
   }
@@ -426,7 +353,7 @@ std::string check_v1_against_cpu(const ConvCase& c) {
   return "";
 }
 
-void bench_conv_case(const ConvCase& c, const KernelBenchOptions& o, DeviceBuffer& l2_flush,
+void bench_conv_case(const ConvCase& c, const KernelBenchOptions& o, DeviceBuffer<float>& l2_flush,
                      std::vector<Row>& rows, int& failures) {
   const ConvShape& s = c.shape;
   std::printf("%s: B=%d H=%d W=%d ...\n", c.op.c_str(), s.batch, s.height, s.width);
@@ -435,20 +362,20 @@ void bench_conv_case(const ConvCase& c, const KernelBenchOptions& o, DeviceBuffe
 
   ConvBuffers b;
   uint64_t seed = 1000 + uint64_t(c.dir) * 10 + uint64_t(s.in_channels);
-  if (c.dir != kData) b.in = DeviceBuffer(s.in_size()), fill_uniform(b.in, seed++);
-  if (c.dir != kFilter) b.weight = DeviceBuffer(s.weight_size()), fill_uniform(b.weight, seed++);
-  if (c.dir == kFwd) b.bias = DeviceBuffer(s.out_channels), fill_uniform(b.bias, seed++);
-  if (c.dir != kFwd) b.dout = DeviceBuffer(s.out_size()), fill_uniform(b.dout, seed++);
-  if (c.dir == kData && c.relu) b.relu_out = DeviceBuffer(s.in_size()), fill_uniform(b.relu_out, seed++);
+  if (c.dir != kData) b.in = DeviceBuffer<float>(s.in_size()), fill_uniform(b.in, seed++);
+  if (c.dir != kFilter) b.weight = DeviceBuffer<float>(s.weight_size()), fill_uniform(b.weight, seed++);
+  if (c.dir == kFwd) b.bias = DeviceBuffer<float>(s.out_channels), fill_uniform(b.bias, seed++);
+  if (c.dir != kFwd) b.dout = DeviceBuffer<float>(s.out_size()), fill_uniform(b.dout, seed++);
+  if (c.dir == kData && c.relu) b.relu_out = DeviceBuffer<float>(s.in_size()), fill_uniform(b.relu_out, seed++);
   const size_t n_out = output_count(c);
-  b.out = DeviceBuffer(n_out), b.ref = DeviceBuffer(n_out);
-  if (c.dir == kFilter) b.out_bias = DeviceBuffer(s.out_channels), b.ref_bias = DeviceBuffer(s.out_channels);
-  b.weight_krsc = DeviceBuffer(s.weight_size());
+  b.out = DeviceBuffer<float>(n_out), b.ref = DeviceBuffer<float>(n_out);
+  if (c.dir == kFilter) b.out_bias = DeviceBuffer<float>(s.out_channels), b.ref_bias = DeviceBuffer<float>(s.out_channels);
+  b.weight_krsc = DeviceBuffer<float>(s.weight_size());
   size_t workspace_bytes = 0;
   if (c.dir == kFilter) {
     for (int v = 0; v < kNumConvAlgos; ++v)
       workspace_bytes = std::max(workspace_bytes, conv2d_backward_filter_workspace_bytes(s, ConvAlgo(v)));
-    b.workspace_floats = DeviceBuffer((workspace_bytes + sizeof(float) - 1) / sizeof(float));
+    b.workspace_floats = DeviceBuffer<float>((workspace_bytes + sizeof(float) - 1) / sizeof(float));
   }
   const double flops = s.flops();
   // Minimal traffic: each input once, each output once.
@@ -458,9 +385,9 @@ void bench_conv_case(const ConvCase& c, const KernelBenchOptions& o, DeviceBuffe
   if (c.dir == kFilter) bytes = 4.0 * (s.out_size() + s.in_size() + s.weight_size() + s.out_channels);
 
   // v1's full-shape output is the reference for every other version.
-  CUDA_CHECK(cudaMemset(b.ref.ptr, 0xff, b.ref.bytes()));  // NaN: unwritten outputs fail the check
-  if (c.dir == kFilter) CUDA_CHECK(cudaMemset(b.ref_bias.ptr, 0xff, b.ref_bias.bytes()));
-  run_conv(c, b, ConvAlgo::kNaive, b.ref.ptr, b.ref_bias.ptr);
+  CUDA_CHECK(cudaMemset(b.ref.get(), 0xff, b.ref.bytes()));  // NaN: unwritten outputs fail the check
+  if (c.dir == kFilter) CUDA_CHECK(cudaMemset(b.ref_bias.get(), 0xff, b.ref_bias.bytes()));
+  run_conv(c, b, ConvAlgo::kNaive, b.ref.get(), b.ref_bias.get());
   CUDA_CHECK(cudaDeviceSynchronize());
 
   for (int v = 0; v < kNumConvAlgos; ++v) {
@@ -477,25 +404,25 @@ void bench_conv_case(const ConvCase& c, const KernelBenchOptions& o, DeviceBuffe
       if (algo == ConvAlgo::kNaive) problem = cpu_problem;
       std::function<void()> run;
       if (algo == ConvAlgo::kCudnn) {
-        if (c.dir != kFilter) cudnn_baseline::weight_to_krsc(b.weight_krsc.ptr, b.weight.ptr, s, 0);
-        run = [&] { run_cudnn_krsc(c, b, b.out.ptr, b.out_bias.ptr); };
+        if (c.dir != kFilter) cudnn_baseline::weight_to_krsc(b.weight_krsc.get(), b.weight.get(), s, 0);
+        run = [&] { run_cudnn_krsc(c, b, b.out.get(), b.out_bias.get()); };
       } else {
-        run = [&, algo] { run_conv(c, b, algo, b.out.ptr, b.out_bias.ptr); };
+        run = [&, algo] { run_conv(c, b, algo, b.out.get(), b.out_bias.get()); };
       }
       if (problem.empty() && algo == ConvAlgo::kNaive) {
         // v1's full-size output is the reference itself: only check that every element was written (a
         // second v1 run would cost seconds for the backward-filter and prove nothing more).
-        problem = compare_device(b.ref.ptr, b.ref.ptr, n_out, "output");
+        problem = compare_device(b.ref.get(), b.ref.get(), n_out, "output");
         if (problem.empty() && c.dir == kFilter)
-          problem = compare_device(b.ref_bias.ptr, b.ref_bias.ptr, s.out_channels, "dbias");
+          problem = compare_device(b.ref_bias.get(), b.ref_bias.get(), s.out_channels, "dbias");
       } else if (problem.empty()) {
-        CUDA_CHECK(cudaMemset(b.out.ptr, 0xff, b.out.bytes()));
-        if (c.dir == kFilter) CUDA_CHECK(cudaMemset(b.out_bias.ptr, 0xff, b.out_bias.bytes()));
+        CUDA_CHECK(cudaMemset(b.out.get(), 0xff, b.out.bytes()));
+        if (c.dir == kFilter) CUDA_CHECK(cudaMemset(b.out_bias.get(), 0xff, b.out_bias.bytes()));
         run();
         CUDA_CHECK(cudaDeviceSynchronize());
-        problem = compare_device(b.out.ptr, b.ref.ptr, n_out, "output");
+        problem = compare_device(b.out.get(), b.ref.get(), n_out, "output");
         if (problem.empty() && c.dir == kFilter)
-          problem = compare_device(b.out_bias.ptr, b.ref_bias.ptr, s.out_channels, "dbias");
+          problem = compare_device(b.out_bias.get(), b.ref_bias.get(), s.out_channels, "dbias");
       }
       if (!problem.empty()) {
         row.status = "FAIL: " + problem;
@@ -503,8 +430,8 @@ void bench_conv_case(const ConvCase& c, const KernelBenchOptions& o, DeviceBuffe
       } else {
         if (algo == ConvAlgo::kCudnn && c.dir == kFilter) {
           // Time the cuDNN filter gradient without the KRSC->HWIO transpose used for validation.
-          run = [&] { cudnn_baseline::backward_filter_krsc(b.weight_krsc.ptr, b.out_bias.ptr, b.dout.ptr,
-                                                           b.in.ptr, s, 0); };
+          run = [&] { cudnn_baseline::backward_filter_krsc(b.weight_krsc.get(), b.out_bias.get(), b.dout.get(),
+                                                           b.in.get(), s, 0); };
         }
         const Timing timing = time_median_ms(run, o.repeats, l2_flush);
         row.ms = timing.median_ms, row.runs = timing.runs;
@@ -528,10 +455,10 @@ void bench_conv_case(const ConvCase& c, const KernelBenchOptions& o, DeviceBuffe
   transpose.bytes = 8.0 * s.weight_size();
   transpose.compare_to_baseline = false;
   try {
-    DeviceBuffer hwio(s.weight_size());
+    DeviceBuffer<float> hwio(s.weight_size());
     fill_uniform(hwio, 7);
     const Timing timing = time_median_ms(
-        [&] { cudnn_baseline::weight_to_krsc(b.weight_krsc.ptr, hwio.ptr, s, 0); }, o.repeats, l2_flush);
+        [&] { cudnn_baseline::weight_to_krsc(b.weight_krsc.get(), hwio.get(), s, 0); }, o.repeats, l2_flush);
     transpose.ms = timing.median_ms, transpose.runs = timing.runs;
   } catch (const std::exception& e) {
     transpose.status = failure_text(e);
@@ -542,7 +469,7 @@ void bench_conv_case(const ConvCase& c, const KernelBenchOptions& o, DeviceBuffe
   if (!transpose.status.empty() && !device_usable()) throw std::runtime_error("the CUDA context is lost");
 }
 
-void bench_registered(const BenchEntry& e, const KernelBenchOptions& o, DeviceBuffer& l2_flush,
+void bench_registered(const BenchEntry& e, const KernelBenchOptions& o, DeviceBuffer<float>& l2_flush,
                       std::vector<Row>& rows, int& failures) {
   Row row;
   row.op = e.op;
@@ -595,7 +522,7 @@ int run_kernel_benchmarks(const KernelBenchOptions& o) {
   }
   cudaDeviceProp prop{};
   CUDA_CHECK(cudaGetDeviceProperties(&prop, 0));
-  DeviceBuffer l2_flush(size_t(std::max(prop.l2CacheSize, 1 << 20)) * 2 / sizeof(float));
+  DeviceBuffer<float> l2_flush(size_t(std::max(prop.l2CacheSize, 1 << 20)) * 2 / sizeof(float));
   std::printf("device: %s, %d SMs, L2 %d MB (flushed with %zu MB before each run); batch %d, %dx%d, C=%d, "
               "classes %d, median of %d; FP32 peak %.1f TFLOP/s, HBM %.1f TB/s\n",
               prop.name, prop.multiProcessorCount, prop.l2CacheSize >> 20, l2_flush.bytes() >> 20, o.batch, o.size,
