@@ -11,7 +11,9 @@
 #   train_gpu    300 steps at 512x512 on the GPU; its first 3 losses must match cpu_ref's
 #                (step 1: rel 1e-5, same weights and inputs, fp32 sums in another order; steps 2-3:
 #                rel 1e-3, after Adam steps where near-zero gradients may change sign between summation
-#                orders and move a weight by 2*lr)
+#                orders and move a weight by 2*lr); the row names the conv versions the run chose
+#   resume_gpu   6 steps at 128x128 against 3 steps plus --resume to 6, with the first run's tuned kernel
+#                plan: the final checkpoints must be byte-identical (determinism and resume on the GPU)
 #   bench_kernels  fcn bench kernels (every conv version vs cuDNN, the memory-bound ops)
 #   bench_step   scripts/bench_step.sh: fcn bench step at 512x512, batch 8, beside PyTorch eager (cuDNN) in
 #                NCHW, channels_last and channels_last+TF32, when python3 can import torch (else it says so)
@@ -26,7 +28,7 @@
 # Time (the device call's timeout_s=540 > the 470 s budget + the last stage's 10 s kill grace + the
 # closing steps). Stage limits (seconds; each stage also gets at most what is left of the budget):
 #   configure 90, build 240 (FCN_GPU_CHECK_BUILD_S), info 30, gpu_tests 150 (FCN_GPU_CHECK_TESTS_S),
-#   dataset 90, cpu_ref 90, train_gpu 150 (FCN_GPU_CHECK_TRAIN_S), bench_kernels 90
+#   dataset 90, cpu_ref 90, train_gpu 150 (FCN_GPU_CHECK_TRAIN_S), resume_gpu 60, bench_kernels 90
 #   (FCN_GPU_CHECK_BENCH_S), bench_step 75, memcheck 75, racecheck 75 (FCN_GPU_CHECK_SANITIZER_S).
 # Their sum is far over the budget on purpose: each is a ceiling for a stage that hangs, not an estimate.
 # The machine's start (a minute or more) and this call count against the session's 15 device minutes, so
@@ -102,6 +104,17 @@ run_stage() {
   echo "[$name] exit $stage_rc after ${stage_s}s" | tee -a "$work/logs/$name.log"
   return $stage_rc
 }
+# kernel_plan_of CHECKPOINT: the "kernel_plan" a run stored in its checkpoint's safetensors metadata.
+cat >"$work/kernel_plan_of.py" <<'PY'
+import json, struct, sys
+try:
+    with open(sys.argv[1], "rb") as f:
+        (n,) = struct.unpack("<Q", f.read(8))
+        print(json.loads(f.read(n)).get("__metadata__", {}).get("kernel_plan", ""))
+except (OSError, ValueError, struct.error) as e:
+    print(f"(no checkpoint: {e})")
+PY
+kernel_plan_of() { python3 "$work/kernel_plan_of.py" "$1"; }
 verdict() {  # verdict RC -> ok / FAIL (exit N) / TIMEOUT
   case $1 in
     0) echo ok ;;
@@ -355,7 +368,28 @@ PY
   echo "$compare" | tee -a "$work/logs/train_gpu.log"
   train_status=$(verdict $train_rc)
   case "$compare" in MATCH*) ;; *) [ "$train_status" = ok ] && train_status="FAIL (losses)" ;; esac
-  row train_gpu "$train_status" "$train_s" "$(echo "$compare" | tail -n 1 | cut -c1-400)"
+  row train_gpu "$train_status" "$train_s" \
+    "$(echo "$compare" | tail -n 1 | cut -c1-400); kernels $(kernel_plan_of "$work/runs/train_gpu/latest.safetensors")"
+fi
+
+# Determinism and resume on the GPU: 6 steps straight against 3 steps plus a resume to 6, with the kernel
+# plan the first run tuned (the resume must reuse it from the checkpoint); the final checkpoints (weights,
+# Adam moments, step, loader position, plan) must be byte-identical.
+if [ $have_data = 1 ] && wanted resume_gpu; then
+  # (bash -c: `timeout` runs programs, not shell functions; $1 = fcn, $2 = export.json, $3 = runs folder)
+  run_stage resume_gpu 60 bash -c '
+    set -e
+    common=(train --export "$2" --size 128 --batch 4 --seed 3 --eval-every 0 --quiet --device cuda --cache-mb 512)
+    "$1" "${common[@]}" --steps 6 --run-dir "$3/straight"
+    plan=$(python3 "$4" "$3/straight/latest.safetensors")
+    echo "kernel plan of the straight run: ${plan:-MISSING}"
+    [ -n "$plan" ]
+    "$1" "${common[@]}" --steps 3 --conv-kernels "$plan" --run-dir "$3/resumed"
+    "$1" "${common[@]}" --steps 6 --resume "$3/resumed/latest.safetensors" --run-dir "$3/resumed"
+    cmp "$3/straight/latest.safetensors" "$3/resumed/latest.safetensors"
+    echo "byte-identical: $3/straight/latest.safetensors $3/resumed/latest.safetensors"
+  ' resume_gpu "$fcn" "$data/export.json" "$work/runs" "$work/kernel_plan_of.py"
+  row resume_gpu "$(verdict $stage_rc)" "$stage_s" "$( [ $stage_rc = 0 ] && echo "6 steps = 3 + resume to 6, byte-identical checkpoints" || tail -n 1 "$work/logs/resume_gpu.log" | cut -c1-200)"
 fi
 
 if [ $have_fcn = 1 ] && wanted bench_kernels; then
@@ -396,7 +430,7 @@ if [ $have_data = 1 ]; then
 fi
 
 finish
-for name in build gpu_tests memcheck racecheck train_gpu; do
+for name in build gpu_tests memcheck racecheck train_gpu resume_gpu; do
   case "${status[$name]:-missing}" in ok|"skipped (asked)") ;; *) exit 1 ;; esac
 done
 exit 0
