@@ -1,7 +1,7 @@
 // `fcn bench kernels` (see bench_kernels.h): every convolution version at the model's shapes, validated
 // then timed, plus the ops registered through add_benchmark(). Validation, per conv op:
 //   1. v1 (naive) runs on a small odd shape of the same channels and is compared with the CPU reference
-//      element by element: |gpu - ref| <= 1e-5 * sum|terms| (+1e-30), the fp32 rounding bound of a sum.
+//      element by element (conv2d_check_against_cpu: |gpu - ref| <= 1e-5 * sum|terms|).
 //   2. At full shape v1's output (poisoned with NaN first) must be all finite, and every other version's
 //      output (poisoned likewise) is compared with it: ||out - v1|| / ||v1|| < 1e-4 and no NaN. fp32
 //      re-association moves this by ~1e-7 (forward, data) to ~6e-6 (backward-filter's 2M-term sums; v1
@@ -24,7 +24,6 @@
 #include <ctime>
 #include <fstream>
 #include <memory>
-#include <random>
 #include <sstream>
 #include <vector>
 
@@ -33,6 +32,7 @@
 #include "kernels/cuda/check.cuh"
 #include "kernels/cuda/conv2d.cuh"
 #include "kernels/cuda/conv2d_cudnn.cuh"
+#include "kernels/cuda/conv2d_validate.cuh"
 #include "kernels/cuda/device_buffer.cuh"
 #include "kernels/cuda/event_timer.cuh"
 
@@ -277,88 +277,12 @@ size_t output_count(const ConvCase& c) {
   return c.dir == kFwd ? c.shape.out_size() : c.dir == kData ? c.shape.in_size() : c.shape.weight_size();
 }
 
-// Step 1: v1 on a small odd shape with the same channels against the CPU reference.
-std::string check_v1_against_cpu(const ConvCase& c) {
-  ConvShape s = c.shape;
-  s.batch = 2, s.height = 7, s.width = 9;
-  std::mt19937 rng(17);
-  std::uniform_real_distribution<float> dist(-1.f, 1.f);
-  auto random = [&](int64_t n) {
-    std::vector<float> v(static_cast<size_t>(n));
-    for (auto& x : v) x = dist(rng);
-    return v;
-  };
-  auto abs_of = [](std::vector<float> v) {
-    for (auto& x : v) x = std::fabs(x);
-    return v;
-  };
-  auto upload = [](const std::vector<float>& v) {
-    auto d = std::make_unique<DeviceBuffer<float>>(v.size());
-    CUDA_CHECK(cudaMemcpy(d->get(), v.data(), d->bytes(), cudaMemcpyHostToDevice));
-    return d;
-  };
-  auto download = [](const DeviceBuffer<float>& d) {
-    std::vector<float> v(d.count());
-    CUDA_CHECK(cudaMemcpy(v.data(), d.get(), d.bytes(), cudaMemcpyDeviceToHost));
-    return v;
-  };
-  std::vector<float> want, bound, got, want_bias, bound_bias, got_bias;
-  if (c.dir == kFwd) {
-    auto in = random(s.in_size()), w = random(s.weight_size()), bias = random(s.out_channels);
-    want.assign(s.out_size(), 0.f), bound.assign(s.out_size(), 0.f);
-    conv2d_forward_ref(want.data(), in.data(), w.data(), bias.data(), s);
-    const auto ain = abs_of(in), aw = abs_of(w), abias = abs_of(bias);
-    conv2d_forward_ref(bound.data(), ain.data(), aw.data(), abias.data(), s);
-    if (c.relu)
-      for (auto& x : want) x = x > 0.f ? x : 0.f;
-    auto d_in = upload(in), d_w = upload(w), d_bias = upload(bias);
-    DeviceBuffer<float> d_out(s.out_size());
-    conv2d_forward_cuda(d_out.get(), d_in->get(), d_w->get(), d_bias->get(), s, c.relu, ConvAlgo::kNaive, 0);
-    got = download(d_out);
-  } else if (c.dir == kData) {
-    auto dout = random(s.out_size()), w = random(s.weight_size()), mask = random(s.in_size());
-    want.assign(s.in_size(), 0.f), bound.assign(s.in_size(), 0.f);
-    conv2d_backward_data_ref(want.data(), dout.data(), w.data(), s);
-    const auto adout = abs_of(dout), aw = abs_of(w);
-    conv2d_backward_data_ref(bound.data(), adout.data(), aw.data(), s);
-    if (c.relu)
-      for (size_t i = 0; i < want.size(); ++i) want[i] = mask[i] > 0.f ? want[i] : 0.f;
-    auto d_dout = upload(dout), d_w = upload(w), d_mask = upload(mask);
-    DeviceBuffer<float> d_din(s.in_size());
-    conv2d_backward_data_cuda(d_din.get(), d_dout->get(), d_w->get(), c.relu ? d_mask->get() : nullptr, s,
-                              ConvAlgo::kNaive, 0);
-    got = download(d_din);
-  } else {
-    auto dout = random(s.out_size()), in = random(s.in_size());
-    want.assign(s.weight_size(), 0.f), bound.assign(s.weight_size(), 0.f);
-    want_bias.assign(s.out_channels, 0.f), bound_bias.assign(s.out_channels, 0.f);
-    conv2d_backward_filter_ref(want.data(), want_bias.data(), dout.data(), in.data(), s);
-    const auto adout = abs_of(dout), ain = abs_of(in);
-    conv2d_backward_filter_ref(bound.data(), bound_bias.data(), adout.data(), ain.data(), s);
-    auto d_dout = upload(dout), d_in = upload(in);
-    DeviceBuffer<float> d_dw(s.weight_size()), d_db(s.out_channels);
-    conv2d_backward_filter_cuda(d_dw.get(), d_db.get(), d_dout->get(), d_in->get(), s, ConvAlgo::kNaive, nullptr, 0, 0);
-    got = download(d_dw);
-    got_bias = download(d_db);
-  }
-  auto within = [](const std::vector<float>& g, const std::vector<float>& w, const std::vector<float>& bnd) {
-    for (size_t i = 0; i < g.size(); ++i) {
-      if (!(std::fabs(double(g[i]) - w[i]) <= 1e-5 * bnd[i] + 1e-30)) return false;
-    }
-    return true;
-  };
-  if (!within(got, want, bound) || !within(got_bias, want_bias, bound_bias)) {
-    return "v1 disagrees with the CPU reference on B=2 H=7 W=9";
-  }
-  return "";
-}
-
 void bench_conv_case(const ConvCase& c, const KernelBenchOptions& o, DeviceBuffer<float>& l2_flush,
                      std::vector<Row>& rows, int& failures) {
   const ConvShape& s = c.shape;
   std::printf("%s: B=%d H=%d W=%d ...\n", c.op.c_str(), s.batch, s.height, s.width);
   std::fflush(stdout);
-  const std::string cpu_problem = check_v1_against_cpu(c);
+  const std::string cpu_problem = conv2d_check_against_cpu(c.shape, c.dir, c.relu, ConvAlgo::kNaive);
 
   ConvBuffers b;
   uint64_t seed = 1000 + uint64_t(c.dir) * 10 + uint64_t(s.in_channels);
