@@ -45,17 +45,18 @@ else
   torch_missing="PyTorch is not importable by $python: $(tail -n 1 <<<"$probe")"
 fi
 export OMP_NUM_THREADS=$threads
-json_ms() {  # the "ms" of the last JSON line on stdin; fails quietly when there is none
-  grep '^{' | tail -n 1 | "$python" -c 'import json,sys; t = sys.stdin.read(); sys.exit(1) if not t else print(json.loads(t)["ms"])'
+json_field() {  # json_field KEY: KEY of the last JSON line on stdin; fails quietly when there is none
+  grep '^{' | tail -n 1 | "$python" -c 'import json,sys; t = sys.stdin.read(); sys.exit(1) if not t else print(json.loads(t).get(sys.argv[1], ""))' "$1"
 }
 best() { sort -g | head -n 1; }
-fcn_ms=() order=()
+fcn_ms=() order=() kernels=
 declare -A torch_ms=()
 for _ in $(seq "$rounds"); do
   # A failing fcn.cu still lets PyTorch run (its numbers are worth having); the exit status says it failed.
-  if ms=$("$fcn" bench step --json --device "$device" --size "$size" --batch "$batch" --threads "$threads" \
-      --repeats "$repeats" | json_ms); then
+  if line=$("$fcn" bench step --json --device "$device" --size "$size" --batch "$batch" --threads "$threads" \
+      --repeats "$repeats") && ms=$(json_field ms <<<"$line"); then
     fcn_ms+=("$ms")
+    kernels=$(json_field kernels <<<"$line")  # the conv versions fcn.cu chose (CUDA only)
   fi
   [ -n "$torch_missing" ] && continue
   while IFS=$'\t' read -r variant ms; do
@@ -78,10 +79,12 @@ else
   echo "| fcn.cu | FAILED (its error is above) | | |"
   status=1
 fi
+table_end() { [ -n "$kernels" ] && echo && echo "fcn.cu conv kernels (forward, backward data, backward filter): $kernels"; true; }
 if [ -n "$torch_missing" ]; then
   echo
   echo "PyTorch: NOT RUN: $torch_missing"
   echo "HINT: set PYTHON to an interpreter with torch (and, for --device cuda, a GPU it can use)"
+  table_end
   exit $status
 fi
 [ ${#order[@]} -gt 0 ] || echo "| PyTorch $torch_version | no result (see its error above) | | |"
@@ -90,4 +93,5 @@ for variant in "${order[@]}"; do
   awk -v t="$t" -v f="$f" -v b="$batch" -v v="$torch_version $variant" \
     'BEGIN { printf "| PyTorch %s | %.2f | %.1f | %s |\n", v, t, b / (t / 1000), f == "" ? "" : sprintf("%.2f", f / t) }'
 done
+table_end
 exit $status

@@ -18,6 +18,7 @@ namespace {
 
 struct BenchStepArgs {
   std::string device = "auto";
+  std::string conv_kernels = "auto";  // CUDA conv versions (engine/kernel_plan.h)
   int threads = 0;
   int size = 128;
   int batch = 8;
@@ -38,6 +39,7 @@ double step_flops(const std::vector<ConvShape>& shapes) {
 void run_bench_step(const BenchStepArgs& a) {
   BackendChoice choice = make_backend(a.device, a.threads);
   Backend& backend = *choice.backend;
+  backend.set_kernel_plan(a.conv_kernels);
   ModelConfig config;
   config.channels = a.channels;
   config.classes = a.classes;
@@ -76,10 +78,13 @@ void run_bench_step(const BenchStepArgs& a) {
     std::printf("%s\n", nlohmann::json{{"impl", "fcn.cu"}, {"device", backend.name()}, {"ms", median},
                                        {"min_ms", ms.front()}, {"images_per_s", images_per_s},
                                        {"gflops", gflops}, {"size", a.size}, {"batch", a.batch},
-                                       {"threads", a.threads}}.dump().c_str());
+                                       {"threads", a.threads}, {"kernels", backend.kernel_plan()}}.dump().c_str());
     return;
   }
   std::printf("%s\n", choice.note.c_str());
+  if (const std::string kernels = backend.describe_kernel_plan(); !kernels.empty()) {
+    std::printf("kernels: %s\n", kernels.c_str());
+  }
   std::printf("| impl | device | size | batch | median ms | min ms | images/s | GFLOP/s |\n");
   std::printf("|---|---|---|---|---|---|---|---|\n");
   std::printf("| fcn.cu | %s | %d | %d | %.2f | %.2f | %.1f | %.1f |\n", backend.name().c_str(), a.size, a.batch,
@@ -95,6 +100,8 @@ void add_bench_step_command(CLI::App& bench) {
       ->check(CLI::IsMember({"auto", "cpu", "cuda"}))
       ->capture_default_str();
   cmd->add_option("--threads", a->threads, "CPU threads (0: all cores)")->capture_default_str();
+  cmd->add_option("--conv-kernels", a->conv_kernels, "CUDA conv versions: auto | v1..v4 | a plan (as fcn train)")
+      ->capture_default_str();
   cmd->add_option("--size", a->size, "Image size")->check(CLI::PositiveNumber)->capture_default_str();
   cmd->add_option("--batch", a->batch, "Batch size")->check(CLI::PositiveNumber)->capture_default_str();
   cmd->add_option("--channels", a->channels, "Hidden width")->check(CLI::PositiveNumber)->capture_default_str();
