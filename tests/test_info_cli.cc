@@ -54,3 +54,12 @@ TEST_CASE("fcn bench step --device cuda runs, or fails saying why the GPU is not
     CHECK(step.output.find("HINT:") != std::string::npos);
   }
 }
+
+TEST_CASE("fcn bench step refuses a malformed --conv-kernels on any device", "[cli][info]") {
+  const fcn::test::CliResult step =
+      fcn::test::run_fcn("bench step --device cpu --size 8 --batch 1 --repeats 1 --conv-kernels v5");
+  INFO(step.output);
+  CHECK(step.exit_code != 0);
+  CHECK(step.output.find("--conv-kernels 'v5'") != std::string::npos);
+  CHECK(step.output.find("HINT:") != std::string::npos);
+}

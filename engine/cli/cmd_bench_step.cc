@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "engine/cli/commands.h"
+#include "engine/kernel_plan.h"
 #include "engine/model.h"
 #include "engine/rng.h"
 
@@ -37,6 +38,7 @@ double step_flops(const std::vector<ConvShape>& shapes) {
 }
 
 void run_bench_step(const BenchStepArgs& a) {
+  parse_kernel_plan(a.conv_kernels);  // a bad --conv-kernels is an error on every device
   BackendChoice choice = make_backend(a.device, a.threads);
   Backend& backend = *choice.backend;
   backend.set_kernel_plan(a.conv_kernels);
