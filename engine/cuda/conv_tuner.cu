@@ -85,7 +85,11 @@ ConvTuning tune_conv_layer(const ConvShape& layer, cudaStream_t stream) {
     for (int v = kFirstConvVersion; v <= kLastConvVersion; ++v) {
       VersionTrial trial;
       trial.version = v;
-      trial.valid = conv2d_check_against_cpu(layer, d, true, ConvAlgo(v)).empty();
+      try {
+        trial.valid = conv2d_check_against_cpu(layer, d, true, ConvAlgo(v)).empty();
+      } catch (const std::invalid_argument&) {
+        trial.valid = false;  // the version refuses this shape: not a candidate (CUDA errors still propagate)
+      }
       if (trial.valid && v > kFirstConvVersion) {
         trial.ms = median_time_ms([&] { run_version(timed, d, ConvAlgo(v), buffers, stream); }, kWarmups,
                                   kRepeats, stream);
