@@ -8,9 +8,11 @@
 #include "engine/cpu_backend.h"
 #include "engine/model.h"
 #include "engine/rng.h"
+#include "tests/error_measures.h"
 #include "tests/model_reference.h"
 
 using namespace fcn;
+using fcn::test::scaled_error;
 
 namespace {
 
@@ -28,16 +30,6 @@ std::vector<T> random_vector(int64_t n, uint64_t seed, double lo, double hi) {
   std::vector<T> v(n);
   for (auto& x : v) x = T(lo + (hi - lo) * rng.uniform_float());
   return v;
-}
-
-// max |a - b| / max(|b|): an error relative to the tensor's scale, robust to entries near zero.
-double scaled_error(const std::vector<double>& a, const std::vector<double>& b) {
-  double diff = 0.0, scale = 0.0;
-  for (size_t i = 0; i < a.size(); ++i) {
-    diff = std::max(diff, std::fabs(a[i] - b[i]));
-    scale = std::max(scale, std::fabs(b[i]));
-  }
-  return scale > 0.0 ? diff / scale : diff;
 }
 
 std::vector<double> to_double(const std::vector<float>& v) { return {v.begin(), v.end()}; }

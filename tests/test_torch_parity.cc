@@ -10,20 +10,12 @@
 #include "engine/cpu_backend.h"
 #include "engine/model.h"
 #include "engine/safetensors.h"
+#include "tests/error_measures.h"
 
 using namespace fcn;
+using fcn::test::scaled_error;
 
 namespace {
-
-// max |a - b| / max |b| over a tensor.
-double scaled_error(const std::vector<float>& a, const std::vector<float>& b) {
-  double diff = 0.0, scale = 0.0;
-  for (size_t i = 0; i < a.size(); ++i) {
-    diff = std::max(diff, std::fabs(double(a[i]) - double(b[i])));
-    scale = std::max(scale, std::fabs(double(b[i])));
-  }
-  return scale > 0.0 ? diff / scale : diff;
-}
 
 std::vector<float> slice(const std::vector<float>& v, const TensorInfo& t) {
   return {v.begin() + t.offset, v.begin() + t.offset + t.size};
