@@ -4,6 +4,8 @@
 // when the same plan runs twice.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+
 #include "engine/cuda/conv_tuner.h"
 #include "engine/cuda/cuda_backend.h"
 #include "engine/model.h"
@@ -66,8 +68,13 @@ TEST_CASE("every conv version passes conv2d_check_against_cpu at the model's lay
 TEST_CASE("tune_conv_layer times the valid versions and keeps one of the fastest", "[gpu][tuner]") {
   const ConvShape layer{2, 45, 39, 16, 24, 3};
   const ConvTuning tuning = tune_conv_layer(layer, nullptr);
-  INFO(describe_tuning(layer, tuning));
+  const std::string report = describe_tuning(layer, tuning);
+  INFO(report);
   CHECK(tuning.timed_batch == 2);
+  // One line per direction, each naming the layer, every version and the choice.
+  CHECK(std::count(report.begin(), report.end(), '\n') == kConvDirections - 1);
+  CHECK_THAT(report, Catch::Contains("conv 3x3 16->24 backward filter: v1 valid, v2 "));
+  CHECK_THAT(report, Catch::Contains("-> v"));
   for (int d = 0; d < kConvDirections; ++d) {
     REQUIRE(tuning.trials[d].size() == size_t(kLastConvVersion - kFirstConvVersion + 1));
     double fastest = 0;
