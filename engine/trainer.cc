@@ -186,11 +186,14 @@ TrainResult run_training(const TrainOptions& options) {
 
   TrainResult result;
   int64_t last_saved = resuming ? resumed.step : -1;
+  // The loader position after the last completed step: a step that fails has already taken its batch,
+  // and the checkpoint written on the way out must resume with that batch, as an uninterrupted run would.
+  LoaderPosition completed_position = loader.position();
   auto save = [&](int64_t step) {
     CheckpointState state;
     state.settings = s;
     state.step = step;
-    state.train_samples_produced = loader.position().train_samples_produced;
+    state.train_samples_produced = completed_position.train_samples_produced;
     state.params = model.get_params();
     state.adam_m = model.get_adam_m();
     state.adam_v = model.get_adam_v();
@@ -227,18 +230,21 @@ TrainResult run_training(const TrainOptions& options) {
       if (exporter) exporter->add_train_batch(backend, model, batch.count);
       model.forward(batch.count);
       const double loss = model.loss_and_dlogits(batch.count, s.reduction, s.weight_decay);
+      // Checked before backward and Adam, so that the checkpoint saved on the way out holds the previous
+      // step's weights and moments rather than an update from a non-finite loss.
+      if (!std::isfinite(loss)) {
+        throw std::runtime_error("the training loss became " + std::to_string(loss) + " at step " +
+                                 std::to_string(step) + "\nHINT: lower --lr, or use --loss-reduction mean");
+      }
       model.backward(batch.count, s.weight_decay);
       model.adam_step(s.adam);
+      completed_position = loader.position();
       // No synchronize here: on a GPU, backward and Adam stay queued while the host fetches the next batch,
       // whose host-to-device copy then overlaps them (CudaBackend's copy stream). The loss read-back above
       // waits for the previous step's queued work and this step's forward, so in steady state step_s is the
       // GPU's time per step. Everything that reads results back (evaluation, checkpoints) synchronizes.
       const double step_s = seconds_since(step_start);
 
-      if (!std::isfinite(loss)) {
-        throw std::runtime_error("the training loss became " + std::to_string(loss) + " at step " +
-                                 std::to_string(step) + "\nHINT: lower --lr, or use --loss-reduction mean");
-      }
       result.final_step = step;
       result.last_train_loss = loss;
       log.train_step(step, loss, adam_lr_t(s.adam, step), images_per_step / step_s, step_s * 1e3);
