@@ -112,8 +112,15 @@ std::string checkpoint_path(const std::string& run_dir, int64_t step) {
 
 std::string kernel_plan_for_run(const std::string& conv_kernels, const std::string& checkpoint_plan) {
   parse_kernel_plan(conv_kernels);  // a bad --conv-kernels is an error on every device
-  if (conv_kernels == "auto" && !checkpoint_plan.empty()) return checkpoint_plan;
-  return conv_kernels;
+  if (conv_kernels != "auto" || checkpoint_plan.empty()) return conv_kernels;
+  try {
+    parse_kernel_plan(checkpoint_plan);
+  } catch (const std::invalid_argument& e) {
+    const std::string why = e.what();
+    throw std::invalid_argument("the checkpoint's kernel_plan cannot be used: " + why.substr(0, why.find('\n')) +
+                                "\nHINT: pass --conv-kernels v3 (or another plan) to resume with other versions");
+  }
+  return checkpoint_plan;
 }
 
 TrainResult run_training(const TrainOptions& options) {

@@ -72,4 +72,13 @@ TEST_CASE("a resume reuses the checkpoint's kernel plan unless another one is as
   CHECK(kernel_plan_for_run("auto", "") == "auto");     // fresh run, or a checkpoint written on the CPU
   CHECK(kernel_plan_for_run("v2", saved) == "v2");      // asked for explicitly: the user's choice wins
   CHECK_THROWS_AS(kernel_plan_for_run("v7", saved), std::invalid_argument);
+  // A damaged plan in the checkpoint is named as the checkpoint's, with a way past it.
+  try {
+    kernel_plan_for_run("auto", "3x3:3>64=2,3");
+    FAIL("a damaged checkpoint plan was accepted");
+  } catch (const std::invalid_argument& e) {
+    CHECK_THAT(e.what(), Catch::Contains("the checkpoint's kernel_plan"));
+    CHECK_THAT(e.what(), Catch::Contains("HINT: pass --conv-kernels v3"));
+  }
+  CHECK(kernel_plan_for_run("v3", "3x3:3>64=2,3") == "v3");
 }

@@ -331,7 +331,8 @@ class CudaBackend final : public Backend {
                                       "' has no entry for the conv " + std::to_string(s.kernel) + "x" +
                                       std::to_string(s.kernel) + " " + std::to_string(s.in_channels) + "->" +
                                       std::to_string(s.out_channels) +
-                                      "\nHINT: pass --conv-kernels auto, or a plan naming every layer of this model");
+                                      "\nHINT: pass --conv-kernels auto (on a resume, where auto reuses the "
+                                      "checkpoint's plan: v3), or a plan naming every layer of this model");
         }
         plan_[key] = it->second;
         return;

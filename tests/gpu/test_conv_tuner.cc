@@ -54,7 +54,9 @@ TEST_CASE("every conv version passes conv2d_check_against_cpu at the model's lay
                               {8, 512, 512, 5, 7, 3}};
   for (const ConvShape& layer : layers) {
     for (int direction = 0; direction < kConvDirections; ++direction) {
-      for (int v = 0; v <= kLastConvVersion; ++v) {  // 0 is cuDNN: the baseline must be right too
+      // Our versions only: cuDNN may pick Winograd or FFT, whose rounding can exceed this check's 1e-5
+      // (tests/gpu/test_conv_cuda.cc checks it at 1e-4).
+      for (int v = kFirstConvVersion; v <= kLastConvVersion; ++v) {
         for (bool relu : {false, true}) {
           INFO("K=" << layer.kernel << " " << layer.in_channels << "->" << layer.out_channels << " "
                     << conv_direction_name(direction) << " " << conv_algo_name(ConvAlgo(v)) << " relu " << relu);
