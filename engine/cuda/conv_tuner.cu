@@ -85,14 +85,17 @@ ConvTuning tune_conv_layer(const ConvShape& layer, cudaStream_t stream) {
     for (int v = kFirstConvVersion; v <= kLastConvVersion; ++v) {
       VersionTrial trial;
       trial.version = v;
+      // A version that refuses the validation problem or the layer's own shape (std::invalid_argument,
+      // thrown before anything is queued) is not a candidate; CUDA errors still propagate.
       try {
         trial.valid = conv2d_check_against_cpu(layer, d, true, ConvAlgo(v)).empty();
+        if (trial.valid && v > kFirstConvVersion) {
+          trial.ms = median_time_ms([&] { run_version(timed, d, ConvAlgo(v), buffers, stream); }, kWarmups,
+                                    kRepeats, stream);
+        }
       } catch (const std::invalid_argument&) {
-        trial.valid = false;  // the version refuses this shape: not a candidate (CUDA errors still propagate)
-      }
-      if (trial.valid && v > kFirstConvVersion) {
-        trial.ms = median_time_ms([&] { run_version(timed, d, ConvAlgo(v), buffers, stream); }, kWarmups,
-                                  kRepeats, stream);
+        trial.valid = false;
+        trial.ms = 0;
       }
       trials.push_back(trial);
     }
