@@ -17,8 +17,11 @@
 #   bench_kernels  fcn bench kernels (every conv version vs cuDNN, the memory-bound ops)
 #   bench_step   scripts/bench_step.sh: fcn bench step at 512x512, batch 8, beside PyTorch eager (cuDNN) in
 #                NCHW, channels_last and channels_last+TF32, when python3 can import torch (else it says so)
-#   memcheck     compute-sanitizer memcheck on a 2-step training run at 72x72, batch 2
-#   racecheck    compute-sanitizer racecheck on the same at 40x40 (racecheck is far slower)
+#   memcheck     compute-sanitizer memcheck on a 2-step training run at 72x72, batch 2 (with the "auto"
+#                kernel plan: the tuner validates and times every conv version first)
+#   racecheck    compute-sanitizer racecheck on the same at 40x40 (racecheck is far slower), with a fixed
+#                plan instead of the tuner's ~200 extra conv launches: versions 2, 3 and 4 each run once in
+#                every direction, spread over the three layers
 # Every stage runs under `timeout` with a share of an overall budget (FCN_GPU_CHECK_BUDGET_S, default
 # 470 s), a failed stage does not stop the others (stages that need its output are skipped), and the
 # script ends with one markdown table, also written to $OUT_DIR/summary.md. summary.md and stages.log are
@@ -408,8 +411,8 @@ if [ $have_fcn = 1 ] && wanted bench_step; then
     | tr -s ' ' | cut -c1-300)"
 fi
 
-sanitize() {  # sanitize TOOL SIZE: sizes that are no multiple of 32 exercise the kernels' edge tiles
-  local tool=$1 size=$2
+sanitize() {  # sanitize TOOL SIZE PLAN: sizes that are no multiple of 32 exercise the kernels' edge tiles
+  local tool=$1 size=$2 plan=$3
   wanted "$tool" || return
   if ! command -v compute-sanitizer >/dev/null 2>&1; then
     row "$tool" SKIPPED 0 "compute-sanitizer not found"
@@ -417,7 +420,7 @@ sanitize() {  # sanitize TOOL SIZE: sizes that are no multiple of 32 exercise th
   fi
   run_stage "$tool" "${FCN_GPU_CHECK_SANITIZER_S:-75}" compute-sanitizer --tool "$tool" --error-exitcode 9 \
     --print-limit 20 "$fcn" train --export "$data/export.json" --steps 2 --batch 2 --size "$size" --device cuda \
-    --eval-every 0 --run-dir "$work/runs/$tool" --quiet
+    --eval-every 0 --conv-kernels "$plan" --run-dir "$work/runs/$tool" --quiet
   local rc=$stage_rc
   row "$tool" "$(verdict $rc)" "$stage_s" \
     "$(grep -E "ERROR SUMMARY|RACECHECK SUMMARY" "$work/logs/$tool.log" | tail -n 1 | sed 's/^=* *//')"
@@ -425,8 +428,8 @@ sanitize() {  # sanitize TOOL SIZE: sizes that are no multiple of 32 exercise th
 # Last: the sanitizers are diagnostics (slow, and only useful beside the results above), so they get what
 # is left of the budget rather than taking it from the training run and the benchmarks.
 if [ $have_data = 1 ]; then
-  sanitize memcheck 72
-  sanitize racecheck 40
+  sanitize memcheck 72 auto
+  sanitize racecheck 40 "1x1:64>1=2,3,4;3x3:3>64=3,4,2;3x3:64>64=4,2,3"
 fi
 
 finish
