@@ -138,7 +138,7 @@ TEST_CASE("the same kernel plan gives bit-identical training steps, other plans 
     CHECK(test::max_abs_diff(train_three_steps(*backend, plan).first_grads, first.first_grads) <= 1e-4 * largest);
   }
   // ... and the plan is really followed: v1's backward-filter sums each weight's 2738 terms in double, v3 in
-  // float chunks, so across the ~7000 weight gradients the two cannot all round to the same bits.
+  // float chunks, so across the ~2800 parameter gradients the two cannot all round to the same bits.
   CHECK(train_three_steps(*backend, "v1").first_grads != first.first_grads);
 }
 
