@@ -79,41 +79,15 @@ struct StagingSlot {
 class CudaBackend final : public Backend {
  public:
   explicit CudaBackend(int device) : device_(device) {
-    CUDA_CHECK(cudaSetDevice(device_));
-    CUDA_CHECK(cudaGetDeviceProperties(&props_, device_));
-    CUDA_CHECK(cudaStreamCreateWithFlags(&compute_, cudaStreamNonBlocking));
-    CUDA_CHECK(cudaStreamCreateWithFlags(&copy_, cudaStreamNonBlocking));
-    for (StagingSlot& slot : slots_) {
-      CUDA_CHECK(cudaEventCreateWithFlags(&slot.copied, cudaEventDisableTiming));
-      CUDA_CHECK(cudaEventCreateWithFlags(&slot.consumed, cudaEventDisableTiming));
+    try {
+      create_resources();
+    } catch (...) {
+      release_resources();  // a destructor does not run after a throwing constructor
+      throw;
     }
-    // The loss reduction's workspace at its largest (the grid is capped), the loss and the counters.
-    ce_workspace_bytes_ = sigmoid_ce_workspace_bytes(int64_t(1) << 40);
-    CUDA_CHECK(cudaMalloc(&ce_workspace_, ce_workspace_bytes_));
-    CUDA_CHECK(cudaMalloc(&device_results_, kResultBytes));
-    CUDA_CHECK(cudaHostAlloc(&host_results_, kResultBytes, cudaHostAllocDefault));
-    name_ = std::string("cuda (") + props_.name + ", sm_" + std::to_string(props_.major) +
-            std::to_string(props_.minor) + ")";
   }
 
-  ~CudaBackend() override {
-    // Never throw from here: report and carry on releasing.
-    cudaSetDevice(device_);
-    cudaStreamSynchronize(copy_);
-    cudaStreamSynchronize(compute_);
-    for (StagingSlot& slot : slots_) {
-      cudaFree(slot.device_bytes);
-      cudaEventDestroy(slot.copied);
-      cudaEventDestroy(slot.consumed);
-    }
-    cudaFree(filter_workspace_);
-    cudaFree(ce_workspace_);
-    cudaFree(device_results_);
-    cudaFreeHost(host_results_);
-    cudaFreeHost(host_meta_);
-    cudaStreamDestroy(copy_);
-    cudaStreamDestroy(compute_);
-  }
+  ~CudaBackend() override { release_resources(); }
 
   std::string name() const override { return name_; }
   bool is_gpu() const override { return true; }
@@ -314,6 +288,43 @@ class CudaBackend final : public Backend {
   static size_t class_values_offset(int count) { return sizeof(ResizeSampleInfo) * size_t(count); }
   static size_t meta_bytes(int count, int num_classes) {
     return class_values_offset(count) + sizeof(int) * size_t(num_classes);
+  }
+
+  void create_resources() {
+    CUDA_CHECK(cudaSetDevice(device_));
+    CUDA_CHECK(cudaGetDeviceProperties(&props_, device_));
+    CUDA_CHECK(cudaStreamCreateWithFlags(&compute_, cudaStreamNonBlocking));
+    CUDA_CHECK(cudaStreamCreateWithFlags(&copy_, cudaStreamNonBlocking));
+    for (StagingSlot& slot : slots_) {
+      CUDA_CHECK(cudaEventCreateWithFlags(&slot.copied, cudaEventDisableTiming));
+      CUDA_CHECK(cudaEventCreateWithFlags(&slot.consumed, cudaEventDisableTiming));
+    }
+    // The loss reduction's workspace at its largest (the grid is capped), the loss and the counters.
+    ce_workspace_bytes_ = sigmoid_ce_workspace_bytes(int64_t(1) << 40);
+    CUDA_CHECK(cudaMalloc(&ce_workspace_, ce_workspace_bytes_));
+    CUDA_CHECK(cudaMalloc(&device_results_, kResultBytes));
+    CUDA_CHECK(cudaHostAlloc(&host_results_, kResultBytes, cudaHostAllocDefault));
+    name_ = std::string("cuda (") + props_.name + ", sm_" + std::to_string(props_.major) +
+            std::to_string(props_.minor) + ")";
+  }
+
+  // Releases whatever exists (members not yet created are null). Never throws: errors are ignored here.
+  void release_resources() noexcept {
+    cudaSetDevice(device_);
+    if (copy_ != nullptr) cudaStreamSynchronize(copy_);
+    if (compute_ != nullptr) cudaStreamSynchronize(compute_);
+    for (StagingSlot& slot : slots_) {
+      cudaFree(slot.device_bytes);
+      if (slot.copied != nullptr) cudaEventDestroy(slot.copied);
+      if (slot.consumed != nullptr) cudaEventDestroy(slot.consumed);
+    }
+    cudaFree(filter_workspace_);
+    cudaFree(ce_workspace_);
+    cudaFree(device_results_);
+    cudaFreeHost(host_results_);
+    cudaFreeHost(host_meta_);
+    if (copy_ != nullptr) cudaStreamDestroy(copy_);
+    if (compute_ != nullptr) cudaStreamDestroy(compute_);
   }
 
   // The versions for this layer shape, from the requested plan (tuned on this device for "auto").
