@@ -88,7 +88,9 @@ ConvTuning tune_conv_layer(const ConvShape& layer, cudaStream_t stream) {
       // A version that refuses the validation problem or the layer's own shape (std::invalid_argument,
       // thrown before anything is queued) is not a candidate; CUDA errors still propagate.
       try {
-        trial.valid = conv2d_check_against_cpu(layer, d, true, ConvAlgo(v)).empty();
+        // With and without the ReLU epilogue (forward) or mask (backward data): a layer may use either.
+        trial.valid = conv2d_check_against_cpu(layer, d, true, ConvAlgo(v)).empty() &&
+                      (d == 2 || conv2d_check_against_cpu(layer, d, false, ConvAlgo(v)).empty());
         if (trial.valid && v > kFirstConvVersion) {
           trial.ms = median_time_ms([&] { run_version(timed, d, ConvAlgo(v), buffers, stream); }, kWarmups,
                                     kRepeats, stream);

@@ -21,8 +21,9 @@ struct ConvTuning {
   int timed_batch = 0;  // the batch the timings used (the layer's, or less when GPU memory is short)
 };
 
-// layer: [B, H, W] and channels as the model runs it; the ReLU epilogue and mask are on, as in the
-// hidden layers. Work is queued on `stream` and the function returns when it is done.
+// layer: [B, H, W] and channels as the model runs it. Validation runs forward and backward data with and
+// without the ReLU epilogue / mask (a layer may use either); timing runs them with it, as the hidden layers
+// do. Work is queued on `stream` and the function returns when it is done.
 ConvTuning tune_conv_layer(const ConvShape& layer, cudaStream_t stream);
 
 // One line per direction (no newline at the end):
