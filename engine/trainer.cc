@@ -145,6 +145,10 @@ TrainResult run_training(const TrainOptions& options) {
   Backend& backend = *choice.backend;
   std::printf("%s\n", choice.note.c_str());
   backend.set_kernel_plan(kernel_plan_for_run(options.conv_kernels, resumed.kernel_plan));
+  if (!backend.is_gpu() && options.conv_kernels != "auto") {
+    std::printf("note: --conv-kernels %s applies to the CUDA backend only; the CPU has one version per op\n",
+                options.conv_kernels.c_str());
+  }
 
   LoaderOptions lo;
   lo.batch_size = s.batch;

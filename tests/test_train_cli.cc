@@ -57,6 +57,12 @@ TEST_CASE("fcn train refuses bad input with a clear message", "[cli]") {
   CHECK(other_shape.exit_code != 0);
   CHECK_THAT(other_shape.output, Catch::Contains("model"));
   CHECK_THAT(other_shape.output, Catch::Contains("HINT"));
+
+  // A well-formed --conv-kernels on the CPU runs, with a note that only the CUDA backend has versions.
+  std::filesystem::remove_all(dir + "/run");
+  auto cpu_kernels = run_fcn(tiny_train_args(dir) + " --steps 1 --conv-kernels v2");
+  CHECK(cpu_kernels.exit_code == 0);
+  CHECK_THAT(cpu_kernels.output, Catch::Contains("--conv-kernels v2 applies to the CUDA backend only"));
 }
 
 TEST_CASE("fcn train writes metrics, TensorBoard logs and checkpoints, and fcn predict writes PNGs", "[cli]") {
