@@ -59,7 +59,6 @@ std::string describe_kernel_plan(const ConvPlan& plan);
 struct VersionTrial {
   int version = 0;
   bool valid = false;
-  double worst_error = 0;  // max |got - want| / max |want| on the validation problem
   double ms = 0;           // median time at the layer's shape; 0 when not timed
 };
 

@@ -53,16 +53,16 @@ TEST_CASE("format_kernel_plan writes what parse_kernel_plan reads back", "[kerne
 
 TEST_CASE("pick_fastest_version keeps the fastest valid version, ties to the higher one", "[kernel_plan]") {
   // v4 is fastest but invalid: v3 wins.
-  CHECK(pick_fastest_version({{1, true, 0, 0}, {2, true, 0, 2.0}, {3, true, 0, 0.9}, {4, false, 1, 0.5}}) == 3);
+  CHECK(pick_fastest_version({{1, true, 0}, {2, true, 2.0}, {3, true, 0.9}, {4, false, 0.5}}) == 3);
   // v2 and v3 within 3%: the higher-numbered wins, whichever measured lower this time.
-  CHECK(pick_fastest_version({{2, true, 0, 1.00}, {3, true, 0, 1.02}}) == 3);
-  CHECK(pick_fastest_version({{2, true, 0, 1.02}, {3, true, 0, 1.00}}) == 3);
+  CHECK(pick_fastest_version({{2, true, 1.00}, {3, true, 1.02}}) == 3);
+  CHECK(pick_fastest_version({{2, true, 1.02}, {3, true, 1.00}}) == 3);
   // Outside the tie band the faster one wins even if lower-numbered.
-  CHECK(pick_fastest_version({{2, true, 0, 1.00}, {3, true, 0, 1.10}}) == 2);
+  CHECK(pick_fastest_version({{2, true, 1.00}, {3, true, 1.10}}) == 2);
   // Nothing timed: the lowest valid version (v1, the plain kernel, is never timed).
-  CHECK(pick_fastest_version({{1, true, 0, 0}, {2, false, 1, 0}, {3, false, 1, 0}}) == 1);
+  CHECK(pick_fastest_version({{1, true, 0}, {2, false, 0}, {3, false, 0}}) == 1);
   // Nothing valid: 0, which the tuner turns into an error.
-  CHECK(pick_fastest_version({{1, false, 1, 0}, {2, false, 1, 0}}) == 0);
+  CHECK(pick_fastest_version({{1, false, 0}, {2, false, 0}}) == 0);
   CHECK(pick_fastest_version({}) == 0);
 }
 
