@@ -158,6 +158,16 @@ struct EventWriter::State {
   std::string serialized;            // reused serialisation buffer
   std::chrono::steady_clock::time_point last_flush;
 
+  // Clears the reused image/histogram event and gives it one summary value named `tag` at `step`.
+  tensorflow::Summary::Value* start_summary(const std::string& tag, int64_t step) {
+    event.Clear();
+    event.set_wall_time(unix_time_now());
+    event.set_step(step);
+    tensorflow::Summary::Value* v = event.mutable_summary()->add_value();
+    v->set_tag(tag);
+    return v;
+  }
+
   void write(const tensorflow::Event& e) {
     e.SerializeToString(&serialized);
     records->write(serialized);
@@ -220,18 +230,12 @@ void EventWriter::add_image(const std::string& tag, int64_t step, const uint8_t*
                                 "\nHINT: pass a non-empty [height, width, channels] image with 1, 3 or 4 "
                                 "channels.");
   }
-  tensorflow::Event& e = state_->event;
-  e.Clear();
-  e.set_wall_time(unix_time_now());
-  e.set_step(step);
-  tensorflow::Summary::Value* v = e.mutable_summary()->add_value();
-  v->set_tag(tag);
-  tensorflow::Summary::Image* image = v->mutable_image();
+  tensorflow::Summary::Image* image = state_->start_summary(tag, step)->mutable_image();
   image->set_height(height);
   image->set_width(width);
   image->set_colorspace(channels);
   image->set_encoded_image_string(encode_png(pixels, height, width, channels));
-  state_->write(e);
+  state_->write(state_->event);
 }
 
 int64_t EventWriter::add_histogram(const std::string& tag, int64_t step, const float* values, int64_t count) {
@@ -240,13 +244,7 @@ int64_t EventWriter::add_histogram(const std::string& tag, int64_t step, const f
                                 std::to_string(count) + "\nHINT: pass the host copy of the tensor.");
   }
   HistogramSummary hist = compute_histogram(values, count < 0 ? 0 : count);
-  tensorflow::Event& e = state_->event;
-  e.Clear();
-  e.set_wall_time(unix_time_now());
-  e.set_step(step);
-  tensorflow::Summary::Value* v = e.mutable_summary()->add_value();
-  v->set_tag(tag);
-  tensorflow::HistogramProto* histo = v->mutable_histo();
+  tensorflow::HistogramProto* histo = state_->start_summary(tag, step)->mutable_histo();
   histo->set_min(hist.min);
   histo->set_max(hist.max);
   histo->set_num(hist.num);
@@ -254,7 +252,7 @@ int64_t EventWriter::add_histogram(const std::string& tag, int64_t step, const f
   histo->set_sum_squares(hist.sum_squares);
   histo->mutable_bucket_limit()->Add(hist.bucket_limit.begin(), hist.bucket_limit.end());
   histo->mutable_bucket()->Add(hist.bucket.begin(), hist.bucket.end());
-  state_->write(e);
+  state_->write(state_->event);
   return hist.nonfinite;
 }
 
