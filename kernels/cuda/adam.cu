@@ -7,6 +7,7 @@
 #include <cmath>
 
 #include "kernels/cuda/check.cuh"
+#include "kernels/cuda/launch.cuh"
 
 namespace fcn {
 namespace {
@@ -115,7 +116,7 @@ void adam_cuda(float* params, const float* grads, float* m, float* v, int64_t n,
   a.one_minus_beta2 = 1.0f - cfg.beta2;
   a.eps = cfg.eps;
   const bool vectorized = aligned16(params) && aligned16(grads) && aligned16(m) && aligned16(v);
-  adam_kernel<<<elementwise_blocks(vectorized ? (n + 3) / 4 : n), kAdamThreads, 0, stream>>>(
+  launch<adam_kernel>(elementwise_blocks(vectorized ? (n + 3) / 4 : n), kAdamThreads, 0, stream,
       params, grads, m, v, n, a, vectorized);
   CUDA_CHECK_LAUNCH();
 }
@@ -123,7 +124,7 @@ void adam_cuda(float* params, const float* grads, float* m, float* v, int64_t n,
 void add_weight_decay_cuda(float* grads, const float* params, int64_t n, float decay, cudaStream_t stream) {
   if (n <= 0) return;
   const bool vectorized = aligned16(grads) && aligned16(params);
-  weight_decay_kernel<<<elementwise_blocks(vectorized ? (n + 3) / 4 : n), kAdamThreads, 0, stream>>>(
+  launch<weight_decay_kernel>(elementwise_blocks(vectorized ? (n + 3) / 4 : n), kAdamThreads, 0, stream,
       grads, params, n, decay, vectorized);
   CUDA_CHECK_LAUNCH();
 }

@@ -1,17 +1,15 @@
-// Error checks for every CUDA runtime, cuDNN and cuBLAS call, and after every kernel launch.
+// Error checks for every CUDA runtime call and after every kernel launch.
 // A failure throws std::runtime_error naming the call, the file and the line, e.g.
 //   "CUDA error 'out of memory' (cudaMalloc(&p, n)) at kernels/cuda/conv2d_forward.cu:120
 //    HINT: ..."
 // Usage:
 //   CUDA_CHECK(cudaMemsetAsync(p, 0, bytes, stream));
-//   my_kernel<<<grid, block, 0, stream>>>(...);
+//   launch<my_kernel>(grid, block, 0, stream, ...);   // kernels/cuda/launch.cuh
 //   CUDA_CHECK_LAUNCH();            // catches bad launch configurations right at the launch site
-//   CUDNN_CHECK(cudnnConvolutionForward(...));
-//   CUBLAS_CHECK(cublasSgemm(...));
+// cuDNN and cuBLAS calls (the baselines) are checked with CUDNN_CHECK and CUBLAS_CHECK from
+// check_libraries.cuh, so that code which only needs the runtime compiles for the emulated device too.
 #pragma once
-#include <cublas_v2.h>
 #include <cuda_runtime.h>
-#include <cudnn.h>
 
 #include <stdexcept>
 #include <string>
@@ -48,40 +46,9 @@ inline void check_cuda(cudaError_t status, const char* call, const char* file, i
   throw_cuda_failure("CUDA", cudaGetErrorString(status), call, file, line, hint);
 }
 
-inline void check_cudnn(cudnnStatus_t status, const char* call, const char* file, int line) {
-  if (status == CUDNN_STATUS_SUCCESS) return;
-  throw_cuda_failure("cuDNN", cudnnGetErrorString(status), call, file, line,
-                     "cuDNN is only a baseline here: check the tensor descriptors and that libcudnn "
-                     "matches the CUDA runtime (ldconfig -p | grep cudnn)");
-}
-
-inline const char* cublas_status_name(cublasStatus_t status) {
-  switch (status) {
-    case CUBLAS_STATUS_SUCCESS: return "CUBLAS_STATUS_SUCCESS";
-    case CUBLAS_STATUS_NOT_INITIALIZED: return "CUBLAS_STATUS_NOT_INITIALIZED";
-    case CUBLAS_STATUS_ALLOC_FAILED: return "CUBLAS_STATUS_ALLOC_FAILED";
-    case CUBLAS_STATUS_INVALID_VALUE: return "CUBLAS_STATUS_INVALID_VALUE";
-    case CUBLAS_STATUS_ARCH_MISMATCH: return "CUBLAS_STATUS_ARCH_MISMATCH";
-    case CUBLAS_STATUS_MAPPING_ERROR: return "CUBLAS_STATUS_MAPPING_ERROR";
-    case CUBLAS_STATUS_EXECUTION_FAILED: return "CUBLAS_STATUS_EXECUTION_FAILED";
-    case CUBLAS_STATUS_INTERNAL_ERROR: return "CUBLAS_STATUS_INTERNAL_ERROR";
-    case CUBLAS_STATUS_NOT_SUPPORTED: return "CUBLAS_STATUS_NOT_SUPPORTED";
-    case CUBLAS_STATUS_LICENSE_ERROR: return "CUBLAS_STATUS_LICENSE_ERROR";
-    default: return "unknown cuBLAS status";
-  }
-}
-
-inline void check_cublas(cublasStatus_t status, const char* call, const char* file, int line) {
-  if (status == CUBLAS_STATUS_SUCCESS) return;
-  throw_cuda_failure("cuBLAS", cublas_status_name(status), call, file, line,
-                     "check the matrix sizes and leading dimensions passed to this call");
-}
-
 }  // namespace fcn::cuda_detail
 
 #define CUDA_CHECK(call) ::fcn::cuda_detail::check_cuda((call), #call, __FILE__, __LINE__)
-#define CUDNN_CHECK(call) ::fcn::cuda_detail::check_cudnn((call), #call, __FILE__, __LINE__)
-#define CUBLAS_CHECK(call) ::fcn::cuda_detail::check_cublas((call), #call, __FILE__, __LINE__)
 // After a <<<...>>> launch: reports launch-configuration errors (and earlier asynchronous faults)
 // without synchronizing.
 #define CUDA_CHECK_LAUNCH() \

@@ -20,6 +20,7 @@
 //   build/fcn bench kernels --ops conv --batch 8 --size 512      (validates every version, then times)
 //   build/fcn_gpu_tests "[conv]"                                   (every version vs the CPU reference)
 #include "kernels/cuda/check.cuh"
+#include "kernels/cuda/launch.cuh"
 #include "kernels/cuda/conv2d.cuh"
 #include "kernels/cuda/conv2d_cudnn.cuh"
 #include "kernels/cuda/conv2d_igemm.cuh"
@@ -64,7 +65,7 @@ void backward_data1(float* din, const float* dout, const float* weight, const fl
   const int64_t total = s.in_size();
   const int block = 256;
   const int64_t grid = (total + block - 1) / block;
-  conv2d_backward_data_kernel1<<<unsigned(grid), block, 0, stream>>>(
+  launch<conv2d_backward_data_kernel1>(unsigned(grid), block, 0, stream,
       din, dout, weight, relu_out, s.batch, s.height, s.width, s.in_channels, s.out_channels, s.kernel);
   CUDA_CHECK_LAUNCH();
 }
@@ -81,7 +82,7 @@ template <class B>
 void backward_data_igemm(float* din, const float* dout, const float* weight, const float* relu_out,
                          const ConvShape& s, bool allow_float4, cudaStream_t stream) {
   const igemm::Args a = igemm::backward_data_args(din, dout, weight, relu_out, s, allow_float4);
-  igemm::igemm_kernel<B><<<igemm::igemm_grid<B>(a), B::kThreads, 0, stream>>>(a);
+  launch<igemm::igemm_kernel<B>>(igemm::igemm_grid<B>(a), B::kThreads, 0, stream, a);
   CUDA_CHECK_LAUNCH();
 }
 

@@ -24,6 +24,7 @@
 //   build/fcn bench kernels --ops conv --batch 8 --size 512      (validates every version, then times)
 //   build/fcn_gpu_tests "[conv]"                                   (every version vs the CPU reference)
 #include "kernels/cuda/check.cuh"
+#include "kernels/cuda/launch.cuh"
 #include "kernels/cuda/conv2d.cuh"
 #include "kernels/cuda/conv2d_cudnn.cuh"
 #include "kernels/cuda/conv2d_igemm.cuh"
@@ -79,12 +80,12 @@ void backward_filter1(float* dweight, float* dbias, const float* dout, const flo
   const int block = 128;
   const int64_t total = s.weight_size();
   if (total > 0) {
-    conv2d_backward_filter_kernel1<<<unsigned((total + block - 1) / block), block, 0, stream>>>(
+    launch<conv2d_backward_filter_kernel1>(unsigned((total + block - 1) / block), block, 0, stream,
         dweight, dout, in, s.batch, s.height, s.width, s.in_channels, s.out_channels, s.kernel);
     CUDA_CHECK_LAUNCH();
   }
   if (dbias) {
-    conv2d_backward_bias_kernel1<<<unsigned((s.out_channels + block - 1) / block), block, 0, stream>>>(
+    launch<conv2d_backward_bias_kernel1>(unsigned((s.out_channels + block - 1) / block), block, 0, stream,
         dbias, dout, s.pixels(), s.out_channels);
     CUDA_CHECK_LAUNCH();
   }
@@ -110,7 +111,7 @@ __global__ void __launch_bounds__(kBiasRows* kBiasCols)
     conv2d_backward_bias_chunks_kernel(float* partial_bias,  // [chunks, Cout]
                                        const float* dout,    // [P, Cout]
                                        int64_t pixels, int cout, int pixels_per_chunk) {
-  __shared__ float row_sums[kBiasRows][kBiasCols];
+  FCN_SHARED(float[kBiasRows][kBiasCols], row_sums);
   const int lane = threadIdx.x % kBiasCols;
   const int row = threadIdx.x / kBiasCols;
   const int chunk = blockIdx.x;
@@ -145,7 +146,7 @@ __global__ void sum_chunks_kernel(float* out, const float* partials, int64_t cou
 void sum_chunks(float* out, const float* partials, int64_t count, int chunks, cudaStream_t stream) {
   if (count <= 0) return;
   const int block = 256;
-  sum_chunks_kernel<<<unsigned((count + block - 1) / block), block, 0, stream>>>(out, partials, count,
+  launch<sum_chunks_kernel>(unsigned((count + block - 1) / block), block, 0, stream, out, partials, count,
                                                                                   chunks);
   CUDA_CHECK_LAUNCH();
 }
@@ -171,12 +172,12 @@ void backward_filter_igemm(float* dweight, float* dbias, const float* dout, cons
     if (int(grid.z) != plan.chunks) {
       throw std::logic_error("conv2d_backward_filter_cuda: chunk plan and grid disagree");
     }
-    igemm::igemm_kernel<B><<<grid, B::kThreads, 0, stream>>>(a);
+    launch<igemm::igemm_kernel<B>>(grid, B::kThreads, 0, stream, a);
     CUDA_CHECK_LAUNCH();
     sum_chunks(dweight, partial_weight, int64_t(rows) * s.out_channels, plan.chunks, stream);
   }
   if (dbias) {
-    conv2d_backward_bias_chunks_kernel<<<unsigned(plan.chunks), kBiasRows * kBiasCols, 0, stream>>>(
+    launch<conv2d_backward_bias_chunks_kernel>(unsigned(plan.chunks), kBiasRows * kBiasCols, 0, stream,
         partial_bias, dout, s.pixels(), s.out_channels, plan.pixels_per_chunk);
     CUDA_CHECK_LAUNCH();
     sum_chunks(dbias, partial_bias, s.out_channels, plan.chunks, stream);

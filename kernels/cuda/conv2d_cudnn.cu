@@ -4,47 +4,13 @@
 #include <map>
 #include <tuple>
 
-#include "kernels/cuda/check.cuh"
+#include "kernels/cuda/check_libraries.cuh"
 #include "kernels/cuda/conv2d.cuh"
 #include "kernels/cuda/conv2d_cudnn.cuh"
+#include "kernels/cuda/transpose.cuh"
 
 namespace fcn::cudnn_baseline {
 namespace {
-
-constexpr int kTransposeTile = 32;
-
-// out [cols, rows] = transpose of in [rows, cols]; 32x32 tiles through shared memory (padded column).
-__global__ void transpose_kernel(float* out, const float* in, int rows, int cols) {
-  __shared__ float tile[kTransposeTile][kTransposeTile + 1];
-  const int c0 = blockIdx.x * kTransposeTile;
-  const int r0 = blockIdx.y * kTransposeTile;
-  for (int dr = threadIdx.y; dr < kTransposeTile; dr += blockDim.y) {
-    const int r = r0 + dr;
-    const int c = c0 + threadIdx.x;
-    if (r < rows && c < cols) tile[dr][threadIdx.x] = in[int64_t(r) * cols + c];
-  }
-  __syncthreads();
-  for (int dc = threadIdx.y; dc < kTransposeTile; dc += blockDim.y) {
-    const int c = c0 + dc;
-    const int r = r0 + threadIdx.x;
-    if (r < rows && c < cols) out[int64_t(c) * rows + r] = tile[threadIdx.x][dc];
-  }
-}
-
-void transpose(float* out, const float* in, int rows, int cols, cudaStream_t stream) {
-  if (rows <= 0 || cols <= 0) return;
-  const dim3 block(kTransposeTile, 8);
-  const dim3 grid(unsigned((cols + kTransposeTile - 1) / kTransposeTile),
-                  unsigned((rows + kTransposeTile - 1) / kTransposeTile));
-  transpose_kernel<<<grid, block, 0, stream>>>(out, in, rows, cols);
-  CUDA_CHECK_LAUNCH();
-}
-
-// x [n] = 0 where mask [n] <= 0
-__global__ void relu_mask_kernel(float* x, const float* mask, int64_t n) {
-  const int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
-  if (i < n && !(mask[i] > 0.f)) x[i] = 0.f;
-}
 
 enum class Direction : int { kForward = 0, kBackwardData = 1, kBackwardFilter = 2 };
 
@@ -99,7 +65,9 @@ float* krsc_scratch(State& st, const ConvShape& s) {
   return st.krsc;
 }
 
-bool is_fp32_fma(cudnnMathType_t math) { return math == CUDNN_FMA_MATH || math == CUDNN_DEFAULT_MATH; }
+// Only CUDNN_FMA_MATH results: CUDNN_DEFAULT_MATH permits TF32 tensor cores on sm_80 and later, which
+// would make the baseline faster than FP32 and less accurate than our FP32 kernels.
+bool is_fp32_fma(cudnnMathType_t math) { return math == CUDNN_FMA_MATH; }
 
 [[noreturn]] void no_algorithm(const char* direction, const ConvShape& s) {
   throw std::runtime_error(std::string("cuDNN baseline: no FP32-FMA ") + direction + " algorithm for B=" +
@@ -190,11 +158,11 @@ const float kZero = 0.f;
 }  // namespace
 
 void weight_to_krsc(float* krsc, const float* hwio, const ConvShape& s, cudaStream_t stream) {
-  transpose(krsc, hwio, s.kernel * s.kernel * s.in_channels, s.out_channels, stream);
+  transpose_cuda(krsc, hwio, s.kernel * s.kernel * s.in_channels, s.out_channels, stream);
 }
 
 void weight_from_krsc(float* hwio, const float* krsc, const ConvShape& s, cudaStream_t stream) {
-  transpose(hwio, krsc, s.out_channels, s.kernel * s.kernel * s.in_channels, stream);
+  transpose_cuda(hwio, krsc, s.out_channels, s.kernel * s.kernel * s.in_channels, stream);
 }
 
 void forward_krsc(float* out, const float* in, const float* weight_krsc, const float* bias,
@@ -218,10 +186,7 @@ void backward_data_krsc(float* din, const float* dout, const float* weight_krsc,
                                            cudnnConvolutionBwdDataAlgo_t(p.algo), st.workspace,
                                            p.workspace_bytes, &kZero, p.x, din));
   if (relu_out) {
-    const int64_t n = s.in_size();
-    const int block = 256;
-    relu_mask_kernel<<<unsigned((n + block - 1) / block), block, 0, stream>>>(din, relu_out, n);
-    CUDA_CHECK_LAUNCH();
+    relu_mask_cuda(din, relu_out, s.in_size(), stream);
   }
 }
 

@@ -18,6 +18,7 @@
 //   build/fcn bench kernels --ops conv --batch 8 --size 512      (validates every version, then times)
 //   build/fcn_gpu_tests "[conv]"                                   (every version vs the CPU reference)
 #include "kernels/cuda/check.cuh"
+#include "kernels/cuda/launch.cuh"
 #include "kernels/cuda/conv2d.cuh"
 #include "kernels/cuda/conv2d_cudnn.cuh"
 #include "kernels/cuda/conv2d_igemm.cuh"
@@ -62,7 +63,7 @@ void forward1(float* out, const float* in, const float* weight, const float* bia
   const int64_t total = s.out_size();
   const int block = 256;
   const int64_t grid = (total + block - 1) / block;
-  conv2d_forward_kernel1<<<unsigned(grid), block, 0, stream>>>(out, in, weight, bias, s.batch, s.height,
+  launch<conv2d_forward_kernel1>(unsigned(grid), block, 0, stream, out, in, weight, bias, s.batch, s.height,
                                                                s.width, s.in_channels, s.out_channels,
                                                                s.kernel, relu ? 1 : 0);
   CUDA_CHECK_LAUNCH();
@@ -82,7 +83,7 @@ template <class B>
 void forward_igemm(float* out, const float* in, const float* weight, const float* bias, const ConvShape& s,
                    bool relu, bool allow_float4, cudaStream_t stream) {
   const igemm::Args a = igemm::forward_args(out, in, weight, bias, s, relu, allow_float4);
-  igemm::igemm_kernel<B><<<igemm::igemm_grid<B>(a), B::kThreads, 0, stream>>>(a);
+  launch<igemm::igemm_kernel<B>>(igemm::igemm_grid<B>(a), B::kThreads, 0, stream, a);
   CUDA_CHECK_LAUNCH();
 }
 

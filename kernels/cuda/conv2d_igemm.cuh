@@ -34,6 +34,7 @@
 #include <cstdint>
 
 #include "kernels/cpu/reference.h"
+#include "kernels/cuda/launch.cuh"
 
 // #pragma unroll for the device pass only (the host compiler would warn about an unknown pragma).
 #ifdef __CUDA_ARCH__
@@ -61,6 +62,12 @@ struct Args {
   int k_per_chunk = 0;      // K elements per blockIdx.z chunk (a multiple of BK); = k when not split
   int a_vec = 0, b_vec = 0;  // float4 loads allowed for A / B (shape multiples of 4 and 16-byte aligned)
   int out_vec = 0;           // float4 stores allowed (N % 4 == 0, output 16-byte aligned)
+
+  // The buffers a launch reads (false) and writes (true), for the emulated device's ordering checks.
+  template <class F>
+  void for_each_buffer(F&& f) const {
+    f(a_src, false), f(b_src, false), f(out, true), f(bias, false), f(relu_mask, false);
+  }
 };
 
 // One group of 4 elements of a tile: its k (row of the k-major tile) and w (column: m or n) offsets,
@@ -79,8 +86,9 @@ struct TileGroups {
   }
 };
 
+// Through __ldg on the GPU, and on the emulated device (which checks the float4's alignment there).
 __host__ __device__ __forceinline__ float4 load_float4(const float* p) {
-#ifdef __CUDA_ARCH__
+#if defined(__CUDA_ARCH__) || defined(FCN_CUDA_EMULATION)
   return __ldg(reinterpret_cast<const float4*>(p));
 #else
   return *reinterpret_cast<const float4*>(p);
@@ -521,7 +529,7 @@ struct DeviceExecutor {
 
 template <class B>
 __global__ void __launch_bounds__(B::kThreads) igemm_kernel(Args a) {
-  __shared__ __align__(16) typename B::Shared shared;
+  FCN_SHARED(typename B::Shared, shared);
   typename B::Thread thread;
   DeviceExecutor<typename B::Thread> exec{thread, int(threadIdx.x)};
   B::run_block(exec, shared, a, int(blockIdx.x), int(blockIdx.y), int(blockIdx.z));

@@ -1,5 +1,6 @@
 // fill_uniform_cuda (device_buffer.cuh): reproducible random fill from a hash of (seed, index).
 #include "kernels/cuda/device_buffer.cuh"
+#include "kernels/cuda/launch.cuh"
 
 #include <algorithm>
 
@@ -29,7 +30,7 @@ __global__ void fill_uniform_kernel(float* data,  // [n]
 void fill_uniform_cuda(float* data, int64_t n, uint64_t seed, float lo, float hi, cudaStream_t stream) {
   if (n <= 0) return;
   const int64_t blocks = std::min<int64_t>((n + 255) / 256, 1024);
-  fill_uniform_kernel<<<int(blocks), 256, 0, stream>>>(data, n, seed, lo, hi);
+  launch<fill_uniform_kernel>(int(blocks), 256, 0, stream, data, n, seed, lo, hi);
   CUDA_CHECK_LAUNCH();
 }
 

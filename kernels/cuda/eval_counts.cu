@@ -4,6 +4,7 @@
 #include "kernels/cuda/eval_counts.cuh"
 
 #include "kernels/cuda/check.cuh"
+#include "kernels/cuda/launch.cuh"
 
 namespace fcn {
 namespace {
@@ -49,7 +50,7 @@ void eval_counts_cuda(unsigned long long* counts, const float* logits, const flo
   if (n <= 0) return;
   int64_t blocks = (n + kEvalThreads - 1) / kEvalThreads;
   if (blocks > kEvalMaxBlocks) blocks = kEvalMaxBlocks;
-  eval_counts_kernel<<<static_cast<int>(blocks), kEvalThreads, 0, stream>>>(counts, logits, targets, n);
+  launch<eval_counts_kernel>(static_cast<int>(blocks), kEvalThreads, 0, stream, counts, logits, targets, n);
   CUDA_CHECK_LAUNCH();
 }
 

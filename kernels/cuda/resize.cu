@@ -6,6 +6,7 @@
 #include "kernels/cuda/resize.cuh"
 
 #include "kernels/cuda/check.cuh"
+#include "kernels/cuda/launch.cuh"
 
 namespace fcn {
 namespace {
@@ -105,7 +106,7 @@ void resize_images_cuda(float* x, const uint8_t* bytes, const ResizeSampleInfo* 
                         ResizeMapping mapping, cudaStream_t stream) {
   const int64_t pixels = int64_t(batch) * size * size;
   if (pixels <= 0) return;
-  resize_images_kernel<<<resize_blocks(pixels), kResizeThreads, 0, stream>>>(x, bytes, info, batch, size,
+  launch<resize_images_kernel>(resize_blocks(pixels), kResizeThreads, 0, stream, x, bytes, info, batch, size,
                                                                              mapping);
   CUDA_CHECK_LAUNCH();
 }
@@ -115,7 +116,7 @@ void resize_targets_cuda(float* targets, const uint8_t* bytes, const ResizeSampl
                          ResizeMapping mapping, bool nearest, cudaStream_t stream) {
   const int64_t pixels = int64_t(batch) * size * size;
   if (pixels <= 0 || num_classes <= 0) return;
-  resize_targets_kernel<<<resize_blocks(pixels), kResizeThreads, 0, stream>>>(
+  launch<resize_targets_kernel>(resize_blocks(pixels), kResizeThreads, 0, stream,
       targets, bytes, info, class_values, num_classes, batch, size, mapping, nearest);
   CUDA_CHECK_LAUNCH();
 }

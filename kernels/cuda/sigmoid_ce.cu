@@ -8,6 +8,7 @@
 #include "kernels/cuda/sigmoid_ce.cuh"
 
 #include "kernels/cuda/check.cuh"
+#include "kernels/cuda/launch.cuh"
 #include "kernels/pixel_math.h"
 
 namespace fcn {
@@ -26,7 +27,7 @@ int ce_blocks(int64_t n) {
 
 // Sum of `value` over the block, in a fixed order; the result is valid in thread 0.
 __device__ double block_sum(double value) {
-  __shared__ double warp_sums[kCeThreads / 32];
+  FCN_SHARED(double[kCeThreads / 32], warp_sums);
   for (int offset = 16; offset > 0; offset >>= 1) value += __shfl_down_sync(0xffffffffu, value, offset);
   const int warp = threadIdx.x / 32;
   const int lane = threadIdx.x % 32;
@@ -113,10 +114,10 @@ void sigmoid_ce_cuda(double* loss_sum, float* dlogits, const float* logits, cons
   }
   double* partials = static_cast<double*>(workspace);
   const bool vectorized = aligned16(logits) && aligned16(targets) && (dlogits == nullptr || aligned16(dlogits));
-  sigmoid_ce_partial_kernel<<<blocks, kCeThreads, 0, stream>>>(partials, dlogits, logits, targets,
+  launch<sigmoid_ce_partial_kernel>(blocks, kCeThreads, 0, stream, partials, dlogits, logits, targets,
                                                                n < 0 ? 0 : n, scale, vectorized);
   CUDA_CHECK_LAUNCH();
-  sigmoid_ce_final_kernel<<<1, kCeThreads, 0, stream>>>(loss_sum, partials, blocks);
+  launch<sigmoid_ce_final_kernel>(1, kCeThreads, 0, stream, loss_sum, partials, blocks);
   CUDA_CHECK_LAUNCH();
 }
 
