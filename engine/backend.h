@@ -88,8 +88,9 @@ struct BackendChoice {
   std::string note;  // one line for the user: why this backend (e.g. "no CUDA device: using the CPU")
 };
 
-// device: "auto", "cpu" or "cuda". threads: CPU threads (0 = all cores). Throws std::invalid_argument
-// for an unknown device and std::runtime_error when "cuda" is asked for but not usable.
+// device: "auto", "cpu", "cuda" or "cuda-emu" (the CUDA backend on the emulated device; auto never picks
+// it). threads: CPU threads (0 = all cores). Throws std::invalid_argument for an unknown device and
+// std::runtime_error when "cuda" or "cuda-emu" is asked for but not usable.
 BackendChoice make_backend(const std::string& device, int threads);
 
 // What was compiled in and what was found, for `fcn info`.
@@ -98,6 +99,8 @@ struct BackendReport {
   int cuda_devices = 0;
   std::vector<std::string> device_names;
   std::string cuda_unusable_reason;  // empty when usable
+  bool emulator_compiled = false;     // --device cuda-emu: the CUDA backend on the emulated device
+  std::string emulator_device;        // its device name, or why it cannot start
 };
 BackendReport probe_backends();
 

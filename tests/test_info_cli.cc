@@ -24,9 +24,13 @@ TEST_CASE("fcn info names the backends, the devices and why a GPU is not usable"
   CHECK(info.exit_code == 0);
   const std::string backends = line_after(info.output, "backends compiled: ");
   CHECK(backends.rfind("cpu", 0) == 0);
-  if (backends.find("cuda") != std::string::npos) {
+  const std::string listed = backends + ",";
+  if (listed.find(", cuda,") != std::string::npos) {
     CHECK(info.output.find("cuda devices: ") != std::string::npos);
     CHECK(!line_after(info.output, "nvidia driver library libcuda.so.1: ").empty());
+  }
+  if (listed.find(", cuda-emu,") != std::string::npos) {
+    CHECK(line_after(info.output, "emulated cuda device (--device cuda-emu, slow): ").rfind("fcn.cu emulated device", 0) == 0);
   }
   const std::string usable = line_after(info.output, "gpu usable: ");
   REQUIRE(!usable.empty());

@@ -98,9 +98,7 @@ void run_bench_step(const BenchStepArgs& a) {
 void add_bench_step_command(CLI::App& bench) {
   auto a = std::make_shared<BenchStepArgs>();
   CLI::App* cmd = bench.add_subcommand("step", "Time one training step on random data");
-  cmd->add_option("--device", a->device, "auto | cpu | cuda")
-      ->check(CLI::IsMember({"auto", "cpu", "cuda"}))
-      ->capture_default_str();
+  add_device_option(cmd, a->device);
   cmd->add_option("--threads", a->threads, "CPU threads (0: all cores)")->capture_default_str();
   cmd->add_option("--conv-kernels", a->conv_kernels, "CUDA conv versions: auto | v1..v4 | a plan (as fcn train)")
       ->capture_default_str();

@@ -31,7 +31,8 @@ std::string driver_library_status() {
 void print_info() {
   std::printf("fcn.cu 0.1\n");  // the same version as `fcn --version` (engine/cli/main.cc)
   const BackendReport report = probe_backends();
-  std::printf("backends compiled: cpu%s\n", report.cuda_compiled ? ", cuda" : "");
+  std::printf("backends compiled: cpu%s%s\n", report.cuda_compiled ? ", cuda" : "",
+              report.emulator_compiled ? ", cuda-emu" : "");
   std::printf("cpu threads: %u hardware, %d OpenMP\n", std::thread::hardware_concurrency(), omp_get_max_threads());
   if (report.cuda_compiled) {
     std::printf("nvidia driver library libcuda.so.1: %s\n", driver_library_status().c_str());
@@ -44,6 +45,9 @@ void print_info() {
     std::printf("gpu usable: yes\n");
   } else {
     std::printf("gpu usable: no: %s\n", report.cuda_unusable_reason.c_str());
+  }
+  if (report.emulator_compiled) {
+    std::printf("emulated cuda device (--device cuda-emu, slow): %s\n", report.emulator_device.c_str());
   }
   try {
     const BackendChoice choice = make_backend("auto", 0);

@@ -83,9 +83,7 @@ void add_predict_command(CLI::App& app) {
   cmd->add_option("--checkpoint", a->checkpoint, "A checkpoint written by fcn train")->required();
   cmd->add_option("--input", a->inputs, "Images (PNG, JPEG, ...)")->required()->expected(1, -1);
   cmd->add_option("--out", a->out_dir, "Output folder")->capture_default_str();
-  cmd->add_option("--device", a->device, "auto | cpu | cuda")
-      ->check(CLI::IsMember({"auto", "cpu", "cuda"}))
-      ->capture_default_str();
+  add_device_option(cmd, a->device);
   cmd->add_option("--threads", a->threads, "CPU threads (0: all cores)")->capture_default_str();
   cmd->add_option("--threshold", a->threshold, "Probability at which a pixel counts as the class")
       ->capture_default_str();

@@ -83,9 +83,7 @@ void add_train_command(CLI::App& app) {
   cmd->add_option("--weight-decay", s.weight_decay, "L2 term on conv weights (the seed declared 5e-4, unused)")
       ->capture_default_str();
   cmd->add_option("--seed", s.seed, "Seed for data order and initialisation")->capture_default_str();
-  cmd->add_option("--device", o.device, "auto | cpu | cuda")
-      ->check(CLI::IsMember({"auto", "cpu", "cuda"}))
-      ->capture_default_str();
+  add_device_option(cmd, o.device);
   cmd->add_option("--conv-kernels", o.conv_kernels,
                   "CUDA conv versions: auto (validate and time each on this GPU), v1..v4, or a plan as printed "
                   "(a resume reuses the checkpoint's)")

@@ -3,6 +3,8 @@
 #pragma once
 #include <CLI/CLI.hpp>
 
+#include <string>
+
 namespace fcn::cli {
 
 void add_make_dataset_command(CLI::App& app);  // cmd_make_dataset.cc
@@ -14,6 +16,9 @@ void add_bench_command(CLI::App& app);         // cmd_bench.cc: the `bench` grou
 void add_bench_loader_command(CLI::App& bench);   // cmd_bench_loader.cc
 void add_bench_kernels_command(CLI::App& bench);  // cmd_bench_kernels.cc
 void add_bench_step_command(CLI::App& bench);     // cmd_bench_step.cc
+
+// The --device option of train, predict and bench step: auto | cpu | cuda | cuda-emu, checked by CLI11.
+CLI::Option* add_device_option(CLI::App* cmd, std::string& device);
 
 // Exit code of the command that ran (0 unless a command set it).
 int& run_status();
