@@ -58,8 +58,9 @@ TEST_CASE("adam_cuda matches adam_update_ref over five steps", "[gpu][adam]") {
 
 TEST_CASE("adam_step_size is TF1's lr_t", "[gpu][adam]") {
   AdamConfig cfg;
-  // t = 1: lr * sqrt(1 - 0.999) / (1 - 0.9) = 1e-4 * 0.0316227766 / 0.1
-  CHECK(adam_step_size(cfg, 1) == Approx(3.16227766e-5).epsilon(1e-6));
+  // t = 1: lr * sqrt(1 - beta2) / (1 - beta1) with the float32 betas: 0.999f is 0.99900001287, so
+  // sqrt(1 - beta2) = 0.0316225647 (not the decimal 0.0316227766, 6.7e-6 away), and 0.9f is 0.899999976.
+  CHECK(adam_step_size(cfg, 1) == Approx(3.16225647e-5).epsilon(1e-6));
   CHECK_THROWS(adam_cuda(nullptr, nullptr, nullptr, nullptr, 4, cfg, 0, nullptr));
 }
 
