@@ -2,6 +2,13 @@
 // reference. Without a usable CUDA device the binary says why and exits 77, which ctest reports as
 // "skipped" (SKIP_RETURN_CODE in tests/CMakeLists.txt), so CPU-only machines and CI stay green visibly.
 #define CATCH_CONFIG_RUNNER
+#if defined(FCN_CUDA_EMULATION)
+// The emulated device reports an access past an allocation from its own SIGSEGV handler (it names the
+// kernel, thread and allocation); Catch's would replace it.
+#define CATCH_CONFIG_NO_POSIX_SIGNALS
+// Its messages name kernels and source places: one line each, for people and for the mutation tests.
+#define CATCH_CONFIG_CONSOLE_WIDTH 4000
+#endif
 #include <catch2/catch.hpp>
 #include <cuda_runtime.h>
 

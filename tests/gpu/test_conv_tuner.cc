@@ -49,7 +49,9 @@ StepResult train_three_steps(Backend& backend, const std::string& plan) {
 
 }  // namespace
 
-TEST_CASE("every conv version passes conv2d_check_against_cpu at the model's layer shapes", "[gpu][tuner]") {
+// [device-only]: the 512x512 layers are about 10^11 multiply-adds per check, days on the emulated device.
+TEST_CASE("every conv version passes conv2d_check_against_cpu at the model's layer shapes",
+          "[gpu][tuner][device-only]") {
   const ConvShape layers[] = {{8, 512, 512, 3, 64, 3}, {8, 512, 512, 64, 64, 3}, {8, 512, 512, 64, 1, 1},
                               {8, 512, 512, 5, 7, 3}};
   for (const ConvShape& layer : layers) {

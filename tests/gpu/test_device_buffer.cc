@@ -54,7 +54,8 @@ TEST_CASE("fill_uniform_cuda fills [lo, hi) reproducibly, and seeds differ", "[g
   CHECK(same < n / 1000);
 }
 
-TEST_CASE("median_time_ms times the queued work and grows with it", "[gpu][device_buffer]") {
+// [device-only]: real timing of a bandwidth-bound pass over 256 MB (64M emulated threads).
+TEST_CASE("median_time_ms times the queued work and grows with it", "[gpu][device_buffer][device-only]") {
   DeviceBuffer<float> buffer(size_t(64) << 20);  // 256 MB
   cudaStream_t stream = nullptr;
   CUDA_CHECK(cudaStreamCreate(&stream));
