@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Copies the build dependencies that the GPU check machine lacks (it has nvcc, cmake, ninja and g++, but
-# no protobuf, CLI11, nlohmann-json, stb or Catch2, and no package registry) from this machine's Debian
+# no protobuf, CLI11, nlohmann-json, stb, Catch2 or Boost.Context, and no package registry) from this machine's Debian
 # packages into .gpu_deps/ (git-ignored), laid out as an install prefix so that
 #   cmake -DCMAKE_PREFIX_PATH=$PWD/.gpu_deps -DProtobuf_USE_STATIC_LIBS=ON ...
 # finds all of them:
 #   include/{google/protobuf,CLI,nlohmann,stb,catch2}   headers (protobuf's well-known .proto files too)
 #   lib/libprotobuf.a                                   protobuf linked statically into the binaries
 #   lib/libCatch2WithMain.a, lib/cmake/Catch2/          Catch2 v2's CMake package (Catch.cmake etc.)
+#   include/boost/..., lib/libboost_context.a           Boost.Context for the emulated device: only the
+#                                                       headers kernels/cuda/emu/block_runner.cc includes
 #   share/cmake/{CLI11,nlohmann_json}/                  their CMake packages (prefix-relative paths)
 #   bin/protoc                                          a wrapper that runs protoc with its own shared
 #   libexec/protoc/{protoc,lib*.so.*}                   libraries (libprotoc, libprotobuf, libz)
@@ -18,10 +20,11 @@ dest=${1:-.gpu_deps}
 multiarch=$(gcc -print-multiarch 2>/dev/null || echo x86_64-linux-gnu)
 libdir=/usr/lib/$multiarch
 
-need() { [ -e "$1" ] || { echo "gpu_bundle: missing $1" >&2; echo "HINT: run scripts/setup.sh (apt packages libprotobuf-dev protobuf-compiler libcli11-dev nlohmann-json3-dev libstb-dev catch2)" >&2; exit 1; }; }
+need() { [ -e "$1" ] || { echo "gpu_bundle: missing $1" >&2; echo "HINT: run scripts/setup.sh (apt packages libprotobuf-dev protobuf-compiler libcli11-dev nlohmann-json3-dev libstb-dev catch2 libboost-context-dev)" >&2; exit 1; }; }
 for path in /usr/include/google/protobuf /usr/include/CLI /usr/include/nlohmann /usr/include/stb \
             /usr/include/catch2 $libdir/libprotobuf.a /usr/bin/protoc /usr/share/cmake/CLI11 \
-            /usr/share/cmake/nlohmann_json /usr/lib/cmake/Catch2 /usr/lib/libCatch2WithMain.a; do
+            /usr/share/cmake/nlohmann_json /usr/lib/cmake/Catch2 /usr/lib/libCatch2WithMain.a \
+            /usr/include/boost/context/fiber.hpp $libdir/libboost_context.a; do
   need "$path"
 done
 
@@ -34,6 +37,14 @@ cp "$libdir/libprotobuf.a" "$dest/lib/"
 cp /usr/lib/libCatch2WithMain.a "$dest/lib/"
 cp -r /usr/lib/cmake/Catch2 "$dest/lib/cmake/"
 cp -r /usr/share/cmake/CLI11 /usr/share/cmake/nlohmann_json "$dest/share/cmake/"
+
+# Boost.Context: the static library and the Boost headers the emulator's fiber code includes.
+cp "$libdir/libboost_context.a" "$dest/lib/"
+g++ -std=c++20 -M -I. kernels/cuda/emu/block_runner.cc | tr ' \\' '\n\n' | grep '^/usr/include/boost/' | sort -u \
+  | while read -r header; do
+      mkdir -p "$dest/include/$(dirname "${header#/usr/include/}")"
+      cp "$header" "$dest/include/${header#/usr/include/}"
+    done
 
 # protoc and the shared libraries it loads (resolved through symlinks to the real files).
 cp /usr/bin/protoc "$dest/libexec/protoc/protoc"
@@ -52,7 +63,7 @@ chmod +x "$dest/bin/protoc" "$dest/libexec/protoc/protoc"
 {
   echo "bundled $(date -u +%Y-%m-%dT%H:%M:%SZ) from $(. /etc/os-release && echo "$PRETTY_NAME")"
   dpkg-query -W -f='${Package} ${Version}\n' libprotobuf-dev protobuf-compiler libcli11-dev nlohmann-json3-dev \
-    libstb-dev catch2 2>/dev/null || true
+    libstb-dev catch2 libboost-context-dev 2>/dev/null || true
 } > "$dest/VERSIONS"
 
 "$dest/bin/protoc" --version >/dev/null

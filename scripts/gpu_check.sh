@@ -3,9 +3,11 @@
 # its pip cuDNN; no package registry), builds fcn.cu and checks and times everything CUDA:
 #   probe        nvidia-smi; stops here with exit 2 and a clear message when there is no GPU
 #   configure    cmake against the carried .gpu_deps/ (protobuf static, CLI11, nlohmann-json, stb, Catch2)
-#   build        fcn and fcn_gpu_tests for sm_90
-#   info         fcn info (devices, why a GPU would not be usable)
+#   build        fcn, fcn_gpu_tests and fcn_gpu_tests_emu for sm_90
+#   info         fcn info (devices); fails its row when it reports the GPU unusable
 #   gpu_tests    fcn_gpu_tests: every [gpu] test (kernels against the CPU references, CudaBackend)
+#   emulator     fcn_gpu_tests_emu: the same tests on the emulated device (docs/EMULATION.md), so that a
+#                difference between emulated and real behaviour shows beside gpu_tests at once
 #   dataset      fcn make-dataset: a synthetic export of 24 images
 #   cpu_ref      the CPU engine: 3 steps at 512x512, same seed and data
 #   train_gpu    300 steps at 512x512 on the GPU; its first 3 losses must match cpu_ref's
@@ -14,7 +16,10 @@
 #                orders and move a weight by 2*lr); the row names the conv versions the run chose
 #   resume_gpu   6 steps at 128x128 against 3 steps plus --resume to 6, with the first run's tuned kernel
 #                plan: the final checkpoints must be byte-identical (determinism and resume on the GPU)
-#   bench_kernels  fcn bench kernels (every conv version vs cuDNN, the memory-bound ops)
+#   bench_kernels  fcn bench kernels (every conv version vs cuDNN, the memory-bound ops), with
+#                NVIDIA_TF32_OVERRIDE=0 so that no library call may use TF32 (our runs and the cuDNN
+#                baseline are FP32; bench_step's PyTorch variants set their TF32 flags themselves, and its
+#                "+tf32" variant needs them, so it runs without the override)
 #   bench_step   scripts/bench_step.sh: fcn bench step at 512x512, batch 8, beside PyTorch eager (cuDNN) in
 #                NCHW, channels_last and channels_last+TF32, when python3 can import torch (else it says so)
 #   memcheck     compute-sanitizer memcheck on a 2-step training run at 72x72, batch 2 (with the "auto"
@@ -30,7 +35,7 @@
 #
 # Time (the device call's timeout_s=540 > the 470 s budget + the last stage's 10 s kill grace + the
 # closing steps). Stage limits (seconds; each stage also gets at most what is left of the budget):
-#   configure 90, build 240 (FCN_GPU_CHECK_BUILD_S), info 30, gpu_tests 150 (FCN_GPU_CHECK_TESTS_S),
+#   configure 90, build 240 (FCN_GPU_CHECK_BUILD_S), info 30, gpu_tests 150 (FCN_GPU_CHECK_TESTS_S), emulator 60,
 #   dataset 90, cpu_ref 90, train_gpu 150 (FCN_GPU_CHECK_TRAIN_S), resume_gpu 60, bench_kernels 90
 #   (FCN_GPU_CHECK_BENCH_S), bench_step 75, memcheck 75, racecheck 75 (FCN_GPU_CHECK_SANITIZER_S).
 # Their sum is far over the budget on purpose: each is a ceiling for a stage that hangs, not an estimate.
@@ -118,6 +123,13 @@ except (OSError, ValueError, struct.error) as e:
     print(f"(no checkpoint: {e})")
 PY
 kernel_plan_of() { python3 "$work/kernel_plan_of.py" "$1"; }
+# stage_error NAME: the last line of a stage's log that says what went wrong (not run_stage's own trailer).
+stage_error() {
+  local log=$work/logs/$1.log line
+  line=$(grep -v "^\[$1\] \(exit\|TIMED OUT\)" "$log" 2>/dev/null | grep -iE "error|fail|fatal|mismatch|differ|HINT" | tail -n 1)
+  [ -n "$line" ] || line=$(grep -v "^\[$1\] \(exit\|TIMED OUT\)" "$log" 2>/dev/null | grep -v '^\s*$' | tail -n 1)
+  echo "${line:-no output}" | cut -c1-240
+}
 verdict() {  # verdict RC -> ok / FAIL (exit N) / TIMEOUT
   case $1 in
     0) echo ok ;;
@@ -192,8 +204,19 @@ fi
   echo "g++: $(g++ --version | head -n 1)"
   uname -a
 } >"$work/logs/env.log" 2>&1
+# nvcc: on PATH, under CUDAToolkit_ROOT or CUDA_HOME, in /usr/local/cuda, or in a pip `cuda-toolkit` /
+# `nvidia-cuda-nvcc` wheel's layout (site-packages/nvidia/cu*/bin or nvidia/cuda_nvcc/bin).
 nvcc_bin=$(command -v nvcc || true)
-[ -z "$nvcc_bin" ] && [ -x /usr/local/cuda/bin/nvcc ] && nvcc_bin=/usr/local/cuda/bin/nvcc
+for root in "${CUDAToolkit_ROOT:-}" "${CUDA_HOME:-}" /usr/local/cuda; do
+  [ -z "$nvcc_bin" ] && [ -n "$root" ] && [ -x "$root/bin/nvcc" ] && nvcc_bin=$root/bin/nvcc
+done
+if [ -z "$nvcc_bin" ]; then
+  for site in $(python3 -c 'import site; print(" ".join(site.getsitepackages()))' 2>/dev/null); do
+    for candidate in "$site"/nvidia/cu*/bin/nvcc "$site"/nvidia/cuda_nvcc/bin/nvcc; do
+      [ -z "$nvcc_bin" ] && [ -x "$candidate" ] && nvcc_bin=$candidate
+    done
+  done
+fi
 cuda_root=$(cd "$(dirname "${nvcc_bin:-/usr/local/cuda/bin/nvcc}")/.." 2>/dev/null && pwd || echo /usr/local/cuda)
 export PATH="$cuda_root/bin:$PATH"
 echo "nvcc: ${nvcc_bin:-missing} $($nvcc_bin --version 2>/dev/null | tail -n 2 | head -n 1)" >>"$work/logs/env.log"
@@ -220,12 +243,21 @@ cudnn_header=$( { [ -n "$cudnn_lib" ] && near_header "$cudnn_lib" cudnn.h; } || 
 cublas_lib=$(find_first 'libcublas.so*' || true)
 cublaslt_lib=$(find_first 'libcublasLt.so*' || true)
 cublas_header=$( { [ -n "$cublas_lib" ] && near_header "$cublas_lib" cublas_v2.h; } || find_first 'cublas_v2.h' || true)
+# A pip wheel's include folder may hold other CUDA headers too (cuda_runtime.h of another release): only
+# the cuDNN and cuBLAS headers are linked into a folder of their own, so nothing else there can shadow
+# the toolkit's headers.
 extra_includes=""
 extra_libdirs=""
+library_headers=$work/library_headers
+mkdir -p "$library_headers"
 for header in "$cudnn_header" "$cublas_header"; do
   [ -n "$header" ] || continue
   dir=$(dirname "$header")
-  [ "$dir" = "$cuda_root/include" ] || extra_includes="$extra_includes -isystem $dir"
+  [ "$dir" = "$cuda_root/include" ] && continue
+  for h in "$dir"/cudnn*.h "$dir"/cublas*.h; do
+    [ -f "$h" ] && ln -sf "$h" "$library_headers/$(basename "$h")"
+  done
+  case "$extra_includes" in *"$library_headers"*) ;; *) extra_includes="$extra_includes -isystem $library_headers" ;; esac
 done
 for lib in "$cudnn_lib" "$cublas_lib" "$cublaslt_lib"; do
   [ -n "$lib" ] || continue
@@ -254,7 +286,7 @@ cmake_args=(-S "$repo" -B "$build" -G "$generator" -DCMAKE_BUILD_TYPE=Release
   -DFCN_CUDA_ARCHITECTURES=90
   # CMake releases before 3.27 do not know nvcc's flag for CUDA 20; harmless for newer ones.
   -DCMAKE_CUDA20_STANDARD_COMPILE_OPTION=-std=c++20 -DCMAKE_CUDA20_EXTENSION_COMPILE_OPTION=-std=c++20)
-[ -n "$nvcc_bin" ] && cmake_args+=(-DCMAKE_CUDA_COMPILER="$nvcc_bin")
+[ -n "$nvcc_bin" ] && cmake_args+=(-DCMAKE_CUDA_COMPILER="$nvcc_bin" -DCUDAToolkit_ROOT="$cuda_root")
 [ -n "$cudnn_lib" ] && cmake_args+=(-DCUDNN_LIBRARY="$cudnn_lib")
 [ -n "$cublas_lib" ] && cmake_args+=(-DCUDA_cublas_LIBRARY="$cublas_lib")
 [ -n "$cublaslt_lib" ] && cmake_args+=(-DCUDA_cublasLt_LIBRARY="$cublaslt_lib")
@@ -274,14 +306,15 @@ else
   run_stage configure 90 cmake "${cmake_args[@]}"
   rc=$stage_rc
   cuda_on=$(grep -c "CUDA backend ON" "$work/logs/configure.log")
-  row configure "$(verdict $rc)" "$stage_s" "$( [ "$cuda_on" -gt 0 ] && echo "CUDA backend ON" || echo "CUDA backend OFF")"
+  emu_on=$(grep -c "emulated CUDA device ON" "$work/logs/configure.log")
+  row configure "$(verdict $rc)" "$stage_s" "$( [ "$cuda_on" -gt 0 ] && echo "CUDA backend ON" || echo "CUDA backend OFF"), emulated device $( [ "$emu_on" -gt 0 ] && echo ON || echo OFF)$( [ $rc = 0 ] || echo "; $(stage_error configure)")"
 fi
 if ok configure; then
   # -k 0: a file that fails to compile does not stop the other target from being built.
-  run_stage build "${FCN_GPU_CHECK_BUILD_S:-240}" cmake --build "$build" -j "$jobs" --target fcn fcn_gpu_tests -- "${keep_going[@]}"
+  run_stage build "${FCN_GPU_CHECK_BUILD_S:-240}" cmake --build "$build" -j "$jobs" --target fcn fcn_gpu_tests fcn_gpu_tests_emu -- "${keep_going[@]}"
   rc=$stage_rc
   warnings=$(grep -c "warning" "$work/logs/build.log")
-  row build "$(verdict $rc)" "$stage_s" "$warnings warning lines, -j$jobs"
+  row build "$(verdict $rc)" "$stage_s" "$warnings warning lines, -j$jobs$( [ $rc = 0 ] || echo "; $(stage_error build)")"
   # Protobuf must come from the bundle, never a system copy the machine does not have.
   grep -o "[^ ]*libprotobuf[^ ]*" "$build/build.ninja" 2>/dev/null | sort -u | head -n 3 >>"$work/logs/build.log"
 fi
@@ -299,7 +332,9 @@ have_fcn=0
 
 if [ $have_fcn = 1 ]; then
   run_stage info 30 "$fcn" info
-  row info "$(verdict $stage_rc)" "$stage_s" "$(grep -m1 "gpu usable" "$work/logs/info.log" | cut -c1-120)"
+  info_status=$(verdict $stage_rc)
+  grep -q "^gpu usable: yes" "$work/logs/info.log" || { [ "$info_status" = ok ] && info_status="FAIL (GPU unusable)"; }
+  row info "$info_status" "$stage_s" "$(grep -m1 "gpu usable" "$work/logs/info.log" | cut -c1-200)"
 fi
 if ! wanted gpu_tests; then
   :
@@ -309,9 +344,18 @@ elif [ -x "$build/tests/fcn_gpu_tests" ]; then
   cp "$work/logs/gpu_tests.log" "$out_dir/gpu_tests.log"
   summary=$(grep -E "^(All tests passed|test cases:)" "$work/logs/gpu_tests.log" | tail -n 1)
   [ $rc -eq 77 ] && summary="skipped: $(grep -m1 SKIPPED "$work/logs/gpu_tests.log")"
-  row gpu_tests "$(verdict $rc)" "$stage_s" "${summary:-no summary line}"
+  row gpu_tests "$(verdict $rc)" "$stage_s" "${summary:-$(stage_error gpu_tests)}"
 else
   row gpu_tests SKIPPED 0 "fcn_gpu_tests was not built"
+fi
+if ! wanted emulator; then
+  :
+elif [ -x "$build/tests/fcn_gpu_tests_emu" ]; then
+  run_stage emulator 60 "$build/tests/fcn_gpu_tests_emu" "~[.]~[device-only]~[coverage]"
+  summary=$(grep -E "^(All tests passed|test cases:)" "$work/logs/emulator.log" | tail -n 1)
+  row emulator "$(verdict $stage_rc)" "$stage_s" "${summary:-$(stage_error emulator)}"
+else
+  row emulator SKIPPED 0 "fcn_gpu_tests_emu was not built (Boost.Context missing from the bundle?)"
 fi
 
 # One synthetic dataset (24 scenes, 320x240 to 1280x720) for the sanitizers and the training runs:
@@ -319,7 +363,7 @@ fi
 data=$work/data/synthetic
 if [ $have_fcn = 1 ] && wanted dataset; then
   run_stage dataset 90 "$fcn" make-dataset --out "$data" --images 24 --quiet
-  row dataset "$(verdict $stage_rc)" "$stage_s" "$(tail -n 2 "$work/logs/dataset.log" | head -n 1 | cut -c1-100)"
+  row dataset "$(verdict $stage_rc)" "$stage_s" "$( [ $stage_rc = 0 ] && tail -n 2 "$work/logs/dataset.log" | head -n 1 | cut -c1-100 || stage_error dataset)"
 fi
 have_data=0
 ok dataset && [ -f "$data/export.json" ] && have_data=1
@@ -329,7 +373,7 @@ train_common=(train --export "$data/export.json" --size 512 --batch 8 --seed 7 -
               --loader-threads 8 --cache-mb 2048)
 if [ $have_data = 1 ] && wanted train_gpu; then  # skipping train_gpu skips its cpu_ref too
   run_stage cpu_ref 90 "$fcn" "${train_common[@]}" --steps 3 --device cpu --run-dir "$work/runs/cpu_ref"
-  row cpu_ref "$(verdict $stage_rc)" "$stage_s" "3 steps at 512x512 on $(nproc) CPU threads"
+  row cpu_ref "$(verdict $stage_rc)" "$stage_s" "$( [ $stage_rc = 0 ] && echo "3 steps at 512x512 on $(nproc) CPU threads" || stage_error cpu_ref)"
   run_stage train_gpu "${FCN_GPU_CHECK_TRAIN_S:-150}" "$fcn" "${train_common[@]}" --steps 300 --device cuda \
     --run-dir "$work/runs/train_gpu"
   train_rc=$stage_rc
@@ -392,11 +436,11 @@ if [ $have_data = 1 ] && wanted resume_gpu; then
     cmp "$3/straight/latest.safetensors" "$3/resumed/latest.safetensors"
     echo "byte-identical: $3/straight/latest.safetensors $3/resumed/latest.safetensors"
   ' resume_gpu "$fcn" "$data/export.json" "$work/runs" "$work/kernel_plan_of.py"
-  row resume_gpu "$(verdict $stage_rc)" "$stage_s" "$( [ $stage_rc = 0 ] && echo "6 steps = 3 + resume to 6, byte-identical checkpoints" || tail -n 1 "$work/logs/resume_gpu.log" | cut -c1-200)"
+  row resume_gpu "$(verdict $stage_rc)" "$stage_s" "$( [ $stage_rc = 0 ] && echo "6 steps = 3 + resume to 6, byte-identical checkpoints" || stage_error resume_gpu)"
 fi
 
 if [ $have_fcn = 1 ] && wanted bench_kernels; then
-  run_stage bench_kernels "${FCN_GPU_CHECK_BENCH_S:-90}" "$fcn" bench kernels --repeats 20
+  run_stage bench_kernels "${FCN_GPU_CHECK_BENCH_S:-90}" env NVIDIA_TF32_OVERRIDE=0 "$fcn" bench kernels --repeats 20
   cp "$work/logs/bench_kernels.log" "$out_dir/bench_kernels.txt"
   row bench_kernels "$(verdict $stage_rc)" "$stage_s" \
     "$(grep -c "^| conv\|^| logits\|^| resize\|^| sigmoid\|^| adam\|^| weight" "$work/logs/bench_kernels.log") rows, $(grep -c "^|.*| FAIL" "$work/logs/bench_kernels.log") FAIL (bench_kernels.txt)"
@@ -418,7 +462,7 @@ sanitize() {  # sanitize TOOL SIZE PLAN: sizes that are no multiple of 32 exerci
     row "$tool" SKIPPED 0 "compute-sanitizer not found"
     return
   fi
-  run_stage "$tool" "${FCN_GPU_CHECK_SANITIZER_S:-75}" compute-sanitizer --tool "$tool" --error-exitcode 9 \
+  run_stage "$tool" "${FCN_GPU_CHECK_SANITIZER_S:-75}" env NVIDIA_TF32_OVERRIDE=0 compute-sanitizer --tool "$tool" --error-exitcode 9 \
     --print-limit 20 "$fcn" train --export "$data/export.json" --steps 2 --batch 2 --size "$size" --device cuda \
     --eval-every 0 --conv-kernels "$plan" --run-dir "$work/runs/$tool" --quiet
   local rc=$stage_rc
@@ -433,7 +477,7 @@ if [ $have_data = 1 ]; then
 fi
 
 finish
-for name in build gpu_tests memcheck racecheck train_gpu resume_gpu; do
+for name in build info gpu_tests emulator memcheck racecheck train_gpu resume_gpu; do
   case "${status[$name]:-missing}" in ok|"skipped (asked)") ;; *) exit 1 ;; esac
 done
 exit 0
