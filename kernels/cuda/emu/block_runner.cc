@@ -2,6 +2,7 @@
 #include "kernels/cuda/emu/block_runner.h"
 
 #include <boost/context/fiber.hpp>
+#include <boost/context/preallocated.hpp>
 
 #include <algorithm>
 #include <atomic>
@@ -15,11 +16,36 @@
 #include <thread>
 #include <vector>
 
+#if defined(__SANITIZE_ADDRESS__)
+#define FCN_EMU_ASAN 1
+#include <sanitizer/common_interface_defs.h>
+#endif
+
 namespace cuda_emu {
 
 thread_local const ThreadCoordinates* current_coordinates = nullptr;
 
 namespace {
+
+// AddressSanitizer must be told of every switch between the scheduler's stack and a fiber's, or it takes
+// the fiber's frames for garbage on the wrong stack. Without ASan these do nothing.
+void before_switch(void** fake_stack_save, const void* to_bottom, size_t to_size) {
+#if defined(FCN_EMU_ASAN)
+  __sanitizer_start_switch_fiber(fake_stack_save, to_bottom, to_size);
+#else
+  (void)fake_stack_save, (void)to_bottom, (void)to_size;
+#endif
+}
+void after_switch(void* fake_stack, const void** from_bottom, size_t* from_size) {
+#if defined(FCN_EMU_ASAN)
+  __sanitizer_finish_switch_fiber(fake_stack, from_bottom, from_size);
+#else
+  (void)fake_stack, (void)from_bottom, (void)from_size;
+#endif
+}
+// The scheduler's stack, as the running fiber learnt it when it was switched to.
+thread_local const void* scheduler_stack_bottom = nullptr;
+thread_local size_t scheduler_stack_size = 0;
 
 namespace ctx = boost::context;
 
@@ -68,6 +94,8 @@ struct ThreadSlot {
   int warp_ops = 0;            // warp operations it completed
   ctx::fiber fiber;            // the thread, while it is suspended
   ctx::fiber scheduler;        // the scheduler, while the thread runs
+  const void* stack_bottom = nullptr;  // its fiber's stack (for AddressSanitizer)
+  size_t stack_size = 0;
 };
 
 struct WarpExchange {
@@ -86,6 +114,8 @@ struct SharedBlock {
 struct FaultSignal {
   KernelFault fault;
 };
+// Thrown inside a suspended fiber when its block is abandoned after a fault, so that it unwinds.
+struct CancelSignal {};
 
 struct BlockRun {
   const LaunchRequest* launch = nullptr;
@@ -94,6 +124,7 @@ struct BlockRun {
   std::vector<SharedBlock> shared;
   size_t shared_bytes = 0;
   std::optional<KernelFault> fault;
+  bool cancelling = false;  // a fault stopped the block: suspended threads unwind when resumed
   ~BlockRun() {
     for (SharedBlock& s : shared) std::free(s.memory);
   }
@@ -130,8 +161,20 @@ void suspend(State state, std::source_location where) {
   ThreadSlot& me = *current_thread;
   me.state = state;
   me.site = where;
+  void* fake_stack = nullptr;
+  before_switch(&fake_stack, scheduler_stack_bottom, scheduler_stack_size);
   me.scheduler = std::move(me.scheduler).resume();
+  after_switch(fake_stack, &scheduler_stack_bottom, &scheduler_stack_size);
   // Resumed by the scheduler: it set current_thread and current_coordinates to us again.
+  if (current_block->cancelling) throw CancelSignal{};
+}
+
+// Switches from the scheduler to thread t until it suspends or ends.
+void resume_thread(ThreadSlot& t) {
+  void* fake_stack = nullptr;
+  before_switch(&fake_stack, t.stack_bottom, t.stack_size);
+  t.fiber = std::move(t.fiber).resume();
+  after_switch(fake_stack, nullptr, nullptr);
 }
 
 // Arrives at warp operation `me.warp_ops`; returns the exchange once every lane of the mask has arrived.
@@ -328,17 +371,24 @@ void run_block(BlockRun& block, dim3 block_idx, const RunnerConfig& config, uint
     t.coordinates.block_dim = bd;
     t.coordinates.grid_dim = launch.grid;
     t.coordinates.lane = int(i % 32);
-    t.fiber = ctx::fiber(std::allocator_arg, PooledStack{}, [&block, &t](ctx::fiber&& scheduler) {
+    ctx::stack_context stack = stack_pool.take();
+    t.stack_bottom = static_cast<char*>(stack.sp) - stack.size;
+    t.stack_size = stack.size;
+    t.fiber = ctx::fiber(std::allocator_arg, ctx::preallocated(stack.sp, stack.size, stack), PooledStack{},
+                         [&block, &t](ctx::fiber&& scheduler) {
+      after_switch(nullptr, &scheduler_stack_bottom, &scheduler_stack_size);
       t.scheduler = std::move(scheduler);
       try {
-        block.launch->run_thread();
+        if (!block.cancelling) block.launch->run_thread();  // a thread not started before the fault never starts
       } catch (FaultSignal& signal) {
         if (!block.fault) block.fault = signal.fault;
+      } catch (CancelSignal&) {
       } catch (std::exception& e) {
         if (!block.fault) block.fault = KernelFault{cudaErrorLaunchFailure, "kernel " + block.launch->kernel + ", " +
                                                     thread_text(t) + ": " + e.what()};
       }
       t.state = State::kDone;
+      before_switch(nullptr, scheduler_stack_bottom, scheduler_stack_size);  // this fiber ends
       return std::move(t.scheduler);
     });
   }
@@ -358,7 +408,7 @@ void run_block(BlockRun& block, dim3 block_idx, const RunnerConfig& config, uint
       if (t.state != State::kRunnable) continue;
       current_thread = &t;
       current_coordinates = &t.coordinates;
-      t.fiber = std::move(t.fiber).resume();
+      resume_thread(t);
       ran = true;
       if (block.fault) break;
     }
@@ -379,10 +429,19 @@ void run_block(BlockRun& block, dim3 block_idx, const RunnerConfig& config, uint
     }
     if (config.schedule == Schedule::kRandom) reorder();
   }
+  // After a fault, the threads still suspended unwind (CancelSignal from their barrier or warp operation).
+  block.cancelling = block.fault.has_value();
+  for (ThreadSlot& t : block.threads) {
+    if (t.state == State::kDone || !t.fiber) continue;
+    current_thread = &t;
+    current_coordinates = &t.coordinates;
+    resume_thread(t);
+  }
+  block.cancelling = false;
   current_thread = nullptr;
   current_coordinates = nullptr;
   current_block = nullptr;
-  block.threads.clear();  // destroys the fibers of a faulted block (their stacks unwind)
+  block.threads.clear();
 }
 
 }  // namespace
