@@ -6,8 +6,6 @@
 // The emulated device reports an access past an allocation from its own SIGSEGV handler (it names the
 // kernel, thread and allocation); Catch's would replace it.
 #define CATCH_CONFIG_NO_POSIX_SIGNALS
-// Its messages name kernels and source places: one line each, for people and for the mutation tests.
-#define CATCH_CONFIG_CONSOLE_WIDTH 4000
 #endif
 #include <catch2/catch.hpp>
 #include <cuda_runtime.h>
