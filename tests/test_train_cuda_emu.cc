@@ -88,12 +88,18 @@ TEST_CASE("fcn train --device cuda-emu matches the CPU backend for every kernel 
     // apart. Everywhere else the two agree far closer; the bound still catches a wrong kernel (whose
     // steps point the wrong way from step 1 on, and whose losses fail above).
     REQUIRE(state.params.size() == cpu_state.params.size());
+    // Away from such flips, the weights agree to float32 rounding of the updates (observed: 1.5e-8 at most
+    // over all weights): 99% of them within 1e-6 catches a kernel that is wrong only slightly.
     double worst = 0;
+    size_t close = 0;
     for (size_t i = 0; i < state.params.size(); ++i) {
-      worst = std::max(worst, double(std::fabs(state.params[i] - cpu_state.params[i])));
+      const double d = std::fabs(double(state.params[i]) - double(cpu_state.params[i]));
+      worst = std::max(worst, d);
+      close += d <= 1e-6;
     }
-    INFO("largest weight difference " << worst);
+    INFO("largest weight difference " << worst << ", " << close << " of " << state.params.size() << " within 1e-6");
     CHECK(worst <= 2 * 1e-4 * 5);
+    CHECK(double(close) >= 0.99 * double(state.params.size()));
   }
 }
 
