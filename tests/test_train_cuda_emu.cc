@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "engine/checkpoint.h"
+#include "io/image_codec.h"
 #include "tests/cli_runner.h"
 #include "tests/tiny_export.h"
 
@@ -38,11 +39,6 @@ std::vector<double> train_losses(const std::string& run_dir) {
     if (j.value("split", "") == "train") losses.push_back(j.at("loss").get<double>());
   }
   return losses;
-}
-
-std::string file_bytes(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
 }
 
 std::string make_export(const std::string& name) {
@@ -111,16 +107,16 @@ TEST_CASE("fcn train --device cuda-emu is bit-identical run to run and across a 
   REQUIRE(first.exit_code == 0);
   const auto again = run_fcn(train_args(dir, "cuda-emu", "b", 5) + plan);
   REQUIRE(again.exit_code == 0);
-  const std::string straight = file_bytes(dir + "/a/latest.safetensors");
+  const std::string straight = read_file(dir + "/a/latest.safetensors");
   REQUIRE(!straight.empty());
-  CHECK(file_bytes(dir + "/b/latest.safetensors") == straight);
+  CHECK(read_file(dir + "/b/latest.safetensors") == straight);
 
   const auto part = run_fcn(train_args(dir, "cuda-emu", "c", 3) + plan);
   REQUIRE(part.exit_code == 0);
   const auto resumed = run_fcn(train_args(dir, "cuda-emu", "c", 5) + " --resume " + dir + "/c/latest.safetensors");
   INFO(resumed.output);
   REQUIRE(resumed.exit_code == 0);
-  CHECK(file_bytes(dir + "/c/latest.safetensors") == straight);
+  CHECK(read_file(dir + "/c/latest.safetensors") == straight);
 }
 
 }  // namespace fcn

@@ -141,7 +141,6 @@ std::string format3(const char* label, unsigned x, unsigned y, unsigned z) {
   return std::string(label) + " (" + std::to_string(x) + "," + std::to_string(y) + "," + std::to_string(z) + ")";
 }
 
-std::string where_text(std::source_location where) { return source_place(where); }
 
 std::string thread_text(const ThreadSlot& t) {
   const ThreadCoordinates& c = t.coordinates;
@@ -153,7 +152,7 @@ std::string thread_text(const ThreadSlot& t) {
   KernelFault fault;
   fault.code = code;
   fault.message = "kernel " + current_block->launch->kernel + ", " + thread_text(*current_thread) + ", at " +
-                  where_text(where) + ": " + what;
+                  source_place(where) + ": " + what;
   throw FaultSignal{fault};
 }
 
@@ -196,7 +195,7 @@ WarpExchange& warp_arrive(unsigned mask, uint64_t value, std::source_location wh
   } else if (ex.mask != mask) {
     raise_fault(cudaErrorIllegalInstruction,
                 "lanes of warp " + std::to_string(warp) + " reached warp operations with different masks (here and at " +
-                    where_text(ex.site) + ")",
+                    source_place(ex.site) + ")",
                 where);
   }
   ex.value[lane] = value;
@@ -306,7 +305,7 @@ namespace {
 std::string waiting_summary(const BlockRun& block, State state) {
   std::map<std::string, int> sites;
   for (const ThreadSlot& t : block.threads) {
-    if (t.state == state) ++sites[where_text(t.site)];
+    if (t.state == state) ++sites[source_place(t.site)];
   }
   std::string text;
   for (const auto& [site, count] : sites) {
@@ -327,7 +326,7 @@ std::string stuck_reason(const BlockRun& block) {
       if (first_done == nullptr) first_done = &t;
     } else if (t.state == State::kAtBarrier) {
       ++at_barrier;
-      const std::string site = where_text(t.site);
+      const std::string site = source_place(t.site);
       if (barrier_site.empty()) barrier_site = site;
       else if (site != barrier_site) several_sites = true;
     } else if (t.state == State::kAtWarpOp) {

@@ -179,21 +179,24 @@ template <class T>
 T atomicAdd(T* address, T value) {
   return std::atomic_ref<T>(*address).fetch_add(value);
 }
-template <class T>
-T atomicMax(T* address, T value) {
+namespace cuda_emu {
+// Stores value while replaces(old, value) holds for the current old; returns the old value.
+template <class T, class Replaces>
+T atomic_store_if(T* address, T value, Replaces replaces) {
   std::atomic_ref<T> ref(*address);
   T old = ref.load();
-  while (old < value && !ref.compare_exchange_weak(old, value)) {
+  while (replaces(old, value) && !ref.compare_exchange_weak(old, value)) {
   }
   return old;
 }
+}  // namespace cuda_emu
+template <class T>
+T atomicMax(T* address, T value) {
+  return ::cuda_emu::atomic_store_if(address, value, [](T old, T v) { return old < v; });
+}
 template <class T>
 T atomicMin(T* address, T value) {
-  std::atomic_ref<T> ref(*address);
-  T old = ref.load();
-  while (value < old && !ref.compare_exchange_weak(old, value)) {
-  }
-  return old;
+  return ::cuda_emu::atomic_store_if(address, value, [](T old, T v) { return v < old; });
 }
 template <class T>
 T atomicExch(T* address, T value) {

@@ -62,7 +62,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-std::string where_text(const Where& where) { return source_place(where); }
 
 std::string hex(const void* p) {
   std::ostringstream text;
@@ -102,7 +101,7 @@ class Device {
     if (schedule != nullptr && std::strcmp(schedule, "reverse") == 0) config_.schedule = Schedule::kReverse;
     if (const char* log = std::getenv("FCN_EMU_KERNEL_LOG")) kernel_log_path_ = log;
     page_ = size_t(sysconf(_SC_PAGESIZE));
-    null_stream_ = make_stream(true, "the null stream");
+    null_stream_ = make_stream(true, "");
 #if !defined(FCN_EMU_ASAN)  // under AddressSanitizer its own reports cover out-of-bounds accesses
     install_fault_handler();
 #endif
@@ -153,7 +152,7 @@ class Device {
     Allocation a;
     a.bytes = bytes;
     a.pinned = pinned;
-    a.where = std::string(pinned ? "cudaHostAlloc" : "cudaMalloc") + " at " + where_text(where);
+    a.where = std::string(pinned ? "cudaHostAlloc" : "cudaMalloc") + " at " + source_place(where);
     const size_t rounded = std::max<size_t>((bytes + 255) / 256 * 256, 256);
 #if defined(FCN_EMU_ASAN)
     void* p = nullptr;  // exact size: AddressSanitizer's redzones catch any access past it
@@ -201,7 +200,7 @@ class Device {
       std::lock_guard<std::mutex> lock(mutex_);
       auto it = allocations_.find(reinterpret_cast<uintptr_t>(ptr));
       if (it == allocations_.end() || it->second.pinned != pinned) {
-        return fail(cudaErrorInvalidValue, std::string(pinned ? "cudaFreeHost" : "cudaFree") + " at " + where_text(where) +
+        return fail(cudaErrorInvalidValue, std::string(pinned ? "cudaFreeHost" : "cudaFree") + " at " + source_place(where) +
                                                " of " + hex(ptr) + ", which is not the start of a live " +
                                                (pinned ? "cudaHostAlloc" : "cudaMalloc") + " allocation");
       }
@@ -226,7 +225,8 @@ class Device {
   }
 
   // ---- streams ----
-  Stream* make_stream(bool blocking, const std::string& name) {
+  // created_at: where cudaStreamCreate* was called, or "" for the null stream.
+  Stream* make_stream(bool blocking, const std::string& created_at) {
     auto* s = new Stream();
     s->blocking = blocking;
     {
@@ -234,7 +234,8 @@ class Device {
       s->agent = next_agent_++;
       streams_.push_back(s);
     }
-    s->name = name;
+    s->name = created_at.empty() ? "the null stream"
+                                 : "stream " + std::to_string(s->agent) + " (created at " + created_at + ")";
     s->rng.seed(config_.seed * 7919u + uint64_t(s->agent));
     s->thread = std::thread([this, s] { stream_loop(*s); });
     return s;
@@ -679,8 +680,8 @@ cudaError_t cudaFreeHost(void* ptr, Where where) { return device().release(ptr, 
 cudaError_t cudaMemcpyAsync(void* dst, const void* src, size_t bytes, cudaMemcpyKind kind, cudaStream_t stream, Where where) {
   Device& d = device();
   if (bytes == 0) return d.sticky();
-  if (dst == nullptr || src == nullptr) return d.fail(cudaErrorInvalidValue, "cudaMemcpyAsync at " + where_text(where) + " with a null pointer");
-  if (!d.is_stream(stream)) return d.fail(cudaErrorInvalidResourceHandle, "cudaMemcpyAsync at " + where_text(where) + " on a destroyed stream");
+  if (dst == nullptr || src == nullptr) return d.fail(cudaErrorInvalidValue, "cudaMemcpyAsync at " + source_place(where) + " with a null pointer");
+  if (!d.is_stream(stream)) return d.fail(cudaErrorInvalidResourceHandle, "cudaMemcpyAsync at " + source_place(where) + " on a destroyed stream");
   Stream* s = d.resolve(stream);
   std::vector<Device::Access> accesses;
   bool src_registered, dst_registered;
@@ -692,7 +693,7 @@ cudaError_t cudaMemcpyAsync(void* dst, const void* src, size_t bytes, cudaMemcpy
   // Device memory on a device side of the copy must hold all of it; pinned host memory is tracked too.
   if (is_device_kind(kind, true) || dst_registered) accesses.push_back({dst, bytes, true, -1});
   if (is_device_kind(kind, false) || src_registered) accesses.push_back({src, bytes, false, -1});
-  const std::string what = "cudaMemcpyAsync at " + where_text(where);
+  const std::string what = "cudaMemcpyAsync at " + source_place(where);
   // Pageable host memory: the copy takes the source at the call (as CUDA stages it) and a copy into
   // pageable memory is complete when the call returns.
   std::shared_ptr<std::vector<unsigned char>> staged;
@@ -717,8 +718,8 @@ cudaError_t cudaMemcpy(void* dst, const void* src, size_t bytes, cudaMemcpyKind 
 cudaError_t cudaMemsetAsync(void* ptr, int value, size_t bytes, cudaStream_t stream, Where where) {
   Device& d = device();
   if (bytes == 0) return d.sticky();
-  if (!d.is_stream(stream)) return d.fail(cudaErrorInvalidResourceHandle, "cudaMemsetAsync at " + where_text(where) + " on a destroyed stream");
-  return d.enqueue(d.resolve(stream), "cudaMemsetAsync at " + where_text(where), {{ptr, bytes, true, -1}},
+  if (!d.is_stream(stream)) return d.fail(cudaErrorInvalidResourceHandle, "cudaMemsetAsync at " + source_place(where) + " on a destroyed stream");
+  return d.enqueue(d.resolve(stream), "cudaMemsetAsync at " + source_place(where), {{ptr, bytes, true, -1}},
                    [ptr, value, bytes] { std::memset(ptr, value, bytes); });
 }
 
@@ -732,8 +733,7 @@ cudaError_t cudaMemset(void* ptr, int value, size_t bytes, Where where) {
 cudaError_t cudaStreamCreate(cudaStream_t* stream, Where where) { return cudaStreamCreateWithFlags(stream, 0, where); }
 cudaError_t cudaStreamCreateWithFlags(cudaStream_t* stream, unsigned flags, Where where) {
   Device& d = device();
-  *stream = d.make_stream((flags & cudaStreamNonBlocking) == 0, "stream created at " + where_text(where));
-  (*stream)->name = "stream " + std::to_string((*stream)->agent) + " (created at " + where_text(where) + ")";
+  *stream = d.make_stream((flags & cudaStreamNonBlocking) == 0, source_place(where));
   return cudaSuccess;
 }
 cudaError_t cudaStreamDestroy(cudaStream_t stream) {
@@ -743,7 +743,7 @@ cudaError_t cudaStreamDestroy(cudaStream_t stream) {
 }
 cudaError_t cudaStreamSynchronize(cudaStream_t stream, Where where) {
   Device& d = device();
-  if (!d.is_stream(stream)) return d.fail(cudaErrorInvalidResourceHandle, "cudaStreamSynchronize at " + where_text(where) + " of a destroyed stream");
+  if (!d.is_stream(stream)) return d.fail(cudaErrorInvalidResourceHandle, "cudaStreamSynchronize at " + source_place(where) + " of a destroyed stream");
   return d.synchronize(d.resolve(stream));
 }
 cudaError_t cudaStreamQuery(cudaStream_t stream) {
@@ -753,7 +753,7 @@ cudaError_t cudaStreamQuery(cudaStream_t stream) {
 }
 cudaError_t cudaStreamWaitEvent(cudaStream_t stream, cudaEvent_t event, unsigned, Where where) {
   Device& d = device();
-  if (event == nullptr) return d.fail(cudaErrorInvalidResourceHandle, "cudaStreamWaitEvent at " + where_text(where) + " on a null event");
+  if (event == nullptr) return d.fail(cudaErrorInvalidResourceHandle, "cudaStreamWaitEvent at " + source_place(where) + " on a null event");
   return d.wait_event(d.resolve(stream), event);
 }
 cudaError_t cudaEventCreate(cudaEvent_t* event) { return cudaEventCreateWithFlags(event, 0); }
@@ -770,13 +770,13 @@ cudaError_t cudaEventDestroy(cudaEvent_t event) {
 }
 cudaError_t cudaEventRecord(cudaEvent_t event, cudaStream_t stream, Where where) {
   Device& d = device();
-  if (event == nullptr) return d.fail(cudaErrorInvalidResourceHandle, "cudaEventRecord at " + where_text(where) + " of a null event");
-  if (!d.is_stream(stream)) return d.fail(cudaErrorInvalidResourceHandle, "cudaEventRecord at " + where_text(where) + " on a destroyed stream");
-  return d.enqueue(d.resolve(stream), "cudaEventRecord at " + where_text(where), {},
+  if (event == nullptr) return d.fail(cudaErrorInvalidResourceHandle, "cudaEventRecord at " + source_place(where) + " of a null event");
+  if (!d.is_stream(stream)) return d.fail(cudaErrorInvalidResourceHandle, "cudaEventRecord at " + source_place(where) + " on a destroyed stream");
+  return d.enqueue(d.resolve(stream), "cudaEventRecord at " + source_place(where), {},
                    [event] { event->time = Clock::now(); }, event);
 }
 cudaError_t cudaEventSynchronize(cudaEvent_t event, Where where) {
-  if (event == nullptr) return device().fail(cudaErrorInvalidResourceHandle, "cudaEventSynchronize at " + where_text(where) + " of a null event");
+  if (event == nullptr) return device().fail(cudaErrorInvalidResourceHandle, "cudaEventSynchronize at " + source_place(where) + " of a null event");
   return device().synchronize_event(event);
 }
 cudaError_t cudaEventQuery(cudaEvent_t event) {
