@@ -293,7 +293,7 @@ class BatchQueue {
     trim_order();
     shared_->skipped += slot->skipped;
     for (int64_t record : slot->skip_records) shared_->report(record);
-    if (slot->batch.count == 0) {  // end of a finite stream
+    if (slot->batch.global_count == 0) {  // end of a finite stream
       finished_ = true;
       slot->state = Slot::kFree;
       work_cv_.notify_all();
@@ -441,6 +441,11 @@ class BatchQueue {
   void fill(Slot& slot, WorkerState& ws) {
     ws.samples.clear();
     ws.sample_epochs.clear();
+    const LoaderOptions& o = shared_->options;
+    if (o.slice_ranks > 1 && !o.skip_corrupted) {
+      fill_slice(slot, ws);
+      return;
+    }
     int64_t end = slot.planned_end;
     size_t next_planned = 0;
     while (static_cast<int>(ws.samples.size()) < batch_size_) {
@@ -477,18 +482,52 @@ class BatchQueue {
       }
     }
     slot.actual_end = end;
-    try {
-      pack(slot, ws);
-    } catch (...) {
-      slot.error = std::current_exception();
-    }
+    // Data parallel with skipping: the whole batch was decoded (so every rank extends it alike); keep
+    // this rank's slice.
+    const int global_count = static_cast<int>(ws.samples.size());
+    const BatchSlice slice = batch_slice(global_count, o.slice_rank, o.slice_ranks);
+    pack(slot, ws, slice.begin, slice.end, global_count);
     ws.samples.clear();  // drop references (cached samples stay in the cache)
   }
 
-  void pack(Slot& slot, WorkerState& ws) {
-    RawBatch& batch = slot.batch;
+  // Data parallel without skipping: a failed record is an error, so the batch is the plan and only this
+  // rank's slice of it needs decoding.
+  void fill_slice(Slot& slot, WorkerState& ws) {
+    const LoaderOptions& o = shared_->options;
+    const int global_count = static_cast<int>(slot.plan.size());
+    const BatchSlice slice = batch_slice(global_count, o.slice_rank, o.slice_ranks);
+    for (int i = slice.begin; i < slice.end; ++i) {
+      try {
+        ws.samples.push_back(load(slot.plan[size_t(i)].record, ws));
+        ws.sample_epochs.push_back(slot.plan[size_t(i)].epoch);
+      } catch (...) {
+        slot.error = std::current_exception();
+        return;
+      }
+    }
+    slot.actual_end = slot.planned_end;
+    pack(slot, ws, 0, static_cast<int>(ws.samples.size()), global_count);
+    slot.batch.slice_begin = slice.begin;
+    slot.batch.epoch = slot.plan.empty() ? 0 : slot.plan.front().epoch;  // the global batch's first sample
+    ws.samples.clear();
+  }
+
+  // Packs ws.samples[begin, end) into the slot's staging buffer; a worker's error is kept in the slot.
+  void pack(Slot& slot, WorkerState& ws, int begin, int end, int global_count) {
+    try {
+      pack_samples(slot.batch, ws, begin, end);
+      slot.batch.global_count = global_count;
+      slot.batch.slice_begin = begin;
+    } catch (...) {
+      slot.error = std::current_exception();
+    }
+  }
+
+  void pack_samples(RawBatch& batch, WorkerState& ws, int begin, int end) {
     size_t needed = 0;
-    for (const auto& s : ws.samples) needed += align_up(s->rgb.size()) + align_up(s->label.size());
+    for (int i = begin; i < end; ++i) {
+      needed += align_up(ws.samples[size_t(i)]->rgb.size()) + align_up(ws.samples[size_t(i)]->label.size());
+    }
     if (needed > batch.capacity_bytes) {  // grow geometrically so a few large images settle the size
       size_t capacity = std::max(needed, batch.capacity_bytes * 2);
       void* memory = shared_->options.allocator.allocate(capacity);
@@ -498,11 +537,11 @@ class BatchQueue {
       batch.capacity_bytes = capacity;
     }
     size_t offset = 0;
-    batch.count = static_cast<int>(ws.samples.size());
+    batch.count = end - begin;
     batch.epoch = ws.sample_epochs.empty() ? 0 : ws.sample_epochs.front();
-    for (size_t i = 0; i < ws.samples.size(); ++i) {
-      const Sample& s = *ws.samples[i];
-      RawSampleInfo& info = batch.info[i];
+    for (int i = begin; i < end; ++i) {
+      const Sample& s = *ws.samples[size_t(i)];
+      RawSampleInfo& info = batch.info[size_t(i - begin)];
       info.height = s.height;
       info.width = s.width;
       info.record_index = s.record_index;
@@ -534,7 +573,7 @@ class BatchQueue {
       next_assign_seq_ = slot.batch.sequence + 1;
       next_assign_start_ = slot.actual_end;
       end_assigned_ = false;
-      if (slot.batch.count == 0 && !endless_) end_assigned_ = true;
+      if (slot.batch.global_count == 0 && !endless_) end_assigned_ = true;
     }
     slot.state = Slot::kReady;
     ready_cv_.notify_all();
@@ -596,6 +635,10 @@ std::shared_ptr<LoaderShared> make_shared_state(const Manifest& manifest, const 
 Loader::Loader(const Manifest& manifest, const LoaderOptions& options)
     : manifest_(manifest), options_(options) {
   if (options_.batch_size < 1) throw std::invalid_argument("LoaderOptions::batch_size must be >= 1");
+  if (options_.slice_ranks < 1 || options_.slice_rank < 0 || options_.slice_rank >= options_.slice_ranks) {
+    throw std::invalid_argument("LoaderOptions: slice_rank " + std::to_string(options_.slice_rank) + " of " +
+                                std::to_string(options_.slice_ranks));
+  }
   if (!options_.allocator.allocate || !options_.allocator.release) {
     throw std::invalid_argument("LoaderOptions::allocator needs both allocate and release");
   }

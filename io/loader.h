@@ -61,9 +61,15 @@ struct LoaderOptions {
   DecodeLimits limits;
   HostAllocator allocator = HostAllocator::malloc_allocator();
   size_t cache_budget_bytes = 0;   // keep decoded samples in memory up to this many bytes (0: off)
+  // Data parallel: every rank runs the same stream of global batches and receives only its slice of
+  // each (batch_slice in io/raw_batch.h), decoding only that slice. With skip_corrupted, every rank
+  // decodes the whole batch, so that all agree on which records a skip pulls in.
+  int slice_rank = 0;
+  int slice_ranks = 1;
 };
 
-// Where the train stream stands, for checkpoints: resuming from it continues the same sequence.
+// Where the train stream stands, for checkpoints: resuming from it continues the same sequence. It counts
+// the global stream's samples, so it does not depend on the number of ranks.
 struct LoaderPosition {
   int64_t train_samples_produced = 0;
 };

@@ -30,6 +30,10 @@ struct HostAllocator {
 
 struct RawBatch {
   int count = 0;                    // samples in this batch (the test stream's last one may be partial)
+  // Data parallel (LoaderOptions::slice_ranks > 1): the batch holds this rank's slice of a global batch of
+  // global_count samples, which starts at sample slice_begin of it. A single process: global_count = count.
+  int global_count = 0;
+  int slice_begin = 0;
   std::vector<RawSampleInfo> info;  // [count]
   uint8_t* bytes = nullptr;         // packed images and labels, used_bytes of capacity_bytes
   size_t used_bytes = 0;
@@ -37,5 +41,16 @@ struct RawBatch {
   int64_t sequence = 0;             // batch number within its stream, from 0
   int epoch = 0;                    // epoch of the batch's first sample (train stream)
 };
+
+// [begin, end) of the samples of a global batch of `global_count` that `rank` of `ranks` takes: contiguous
+// slices in rank order whose sizes differ by one at most (the first global_count % ranks get one more).
+// Every rank computes the same partition from the same three numbers, so the data order is that of a
+// single process whatever the number of ranks.
+struct BatchSlice {
+  int begin = 0;
+  int end = 0;
+  int count() const { return end - begin; }
+};
+BatchSlice batch_slice(int global_count, int rank, int ranks);
 
 }  // namespace fcn

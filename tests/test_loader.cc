@@ -3,11 +3,13 @@
 // records, the decoded-sample cache and the staging ring. Exports are written by the test into temp dirs.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <memory>
 #include <set>
 #include <unistd.h>
 
@@ -118,14 +120,14 @@ BatchView view(const RawBatch& b) {
   BatchView v;
   v.sequence = b.sequence;
   v.epoch = b.epoch;
-  uint64_t h = 1469598103934665603ull;
+  uint64_t h = 0xcbf29ce484222325ull;
   for (int i = 0; i < b.count; ++i) {
     const RawSampleInfo& info = b.info[size_t(i)];
     v.records.push_back(info.record_index);
     v.ids.push_back(info.id);
     size_t n = size_t(info.height) * info.width;
-    for (size_t k = 0; k < 3 * n; ++k) h = (h ^ b.bytes[info.image_offset + k]) * 1099511628211ull;
-    for (size_t k = 0; k < n; ++k) h = (h ^ b.bytes[info.label_offset + k]) * 1099511628211ull;
+    for (size_t k = 0; k < 3 * n; ++k) h = (h ^ b.bytes[info.image_offset + k]) * 0x100000001b3ull;
+    for (size_t k = 0; k < n; ++k) h = (h ^ b.bytes[info.label_offset + k]) * 0x100000001b3ull;
   }
   v.hash = h;
   return v;
@@ -521,6 +523,118 @@ TEST_CASE("Loader destructor joins cleanly mid-stream and before any batch", "[l
     }
   }
   SUCCEED("no hang, no crash");
+}
+
+// ---- data parallel: each rank's slice of every global batch -------------------------------------------
+
+TEST_CASE("batch_slice: contiguous slices in rank order, sizes differing by one at most", "[loader][dist]") {
+  for (int global = 0; global <= 11; ++global) {
+    for (int ranks = 1; ranks <= 5; ++ranks) {
+      int next = 0;
+      for (int r = 0; r < ranks; ++r) {
+        const BatchSlice slice = batch_slice(global, r, ranks);
+        CHECK(slice.begin == next);
+        CHECK(slice.count() >= global / ranks);
+        CHECK(slice.count() <= global / ranks + 1);
+        CHECK((slice.count() == global / ranks + 1) == (r < global % ranks));  // the first ranks take more
+        next = slice.end;
+      }
+      CHECK(next == global);
+    }
+  }
+  CHECK(batch_slice(8, 2, 3).begin == 6);
+  CHECK(batch_slice(8, 2, 3).end == 8);
+  CHECK_THROWS_AS(batch_slice(8, 3, 3), std::invalid_argument);
+  CHECK_THROWS_AS(batch_slice(8, 0, 0), std::invalid_argument);
+}
+
+namespace {
+
+// The global batches a single loader hands out, against the concatenation of every rank's slices.
+void require_slices_make_the_single_batches(const Manifest& manifest, LoaderOptions o, int ranks) {
+  Loader single(manifest, o);
+  std::vector<std::unique_ptr<Loader>> rank_loaders;
+  for (int r = 0; r < ranks; ++r) {
+    LoaderOptions sliced = o;
+    sliced.slice_rank = r;
+    sliced.slice_ranks = ranks;
+    rank_loaders.push_back(std::make_unique<Loader>(manifest, sliced));
+  }
+  for (int step = 0; step < 10; ++step) {
+    const RawBatch& whole = single.next_train();
+    std::vector<int64_t> expected;
+    for (int i = 0; i < whole.count; ++i) expected.push_back(whole.info[size_t(i)].record_index);
+    std::vector<int64_t> joined;
+    for (int r = 0; r < ranks; ++r) {
+      const RawBatch& part = rank_loaders[size_t(r)]->next_train();
+      CHECK(part.global_count == whole.count);
+      CHECK(part.slice_begin == int(joined.size()));
+      CHECK(part.count == batch_slice(whole.count, r, ranks).count());
+      CHECK(part.sequence == whole.sequence);
+      CHECK(part.epoch == whole.epoch);
+      for (int i = 0; i < part.count; ++i) joined.push_back(part.info[size_t(i)].record_index);
+      CHECK(rank_loaders[size_t(r)]->position().train_samples_produced == single.position().train_samples_produced);
+    }
+    CHECK(joined == expected);
+  }
+  // The test stream: every batch sliced alike, a rank's slice of the short last batch possibly empty.
+  std::vector<int64_t> expected;
+  while (const RawBatch* b = single.next_test()) {
+    for (int i = 0; i < b->count; ++i) expected.push_back(b->info[size_t(i)].record_index);
+  }
+  std::vector<std::vector<int64_t>> per_rank_batches;  // [batch] the records of every rank, in rank order
+  for (int r = 0; r < ranks; ++r) {
+    size_t batch = 0;
+    while (const RawBatch* b = rank_loaders[size_t(r)]->next_test()) {
+      if (per_rank_batches.size() <= batch) per_rank_batches.emplace_back();
+      for (int i = 0; i < b->count; ++i) per_rank_batches[batch].push_back(b->info[size_t(i)].record_index);
+      ++batch;
+    }
+  }
+  std::vector<int64_t> joined;
+  for (const auto& b : per_rank_batches) joined.insert(joined.end(), b.begin(), b.end());
+  CHECK(joined == expected);
+}
+
+}  // namespace
+
+TEST_CASE("Loader slices: the ranks' slices of every batch join into the single process's batches",
+          "[loader][dist]") {
+  ScratchDir dir("slices");
+  // 13 records: a test split of 3 (last test batch of 1 with batch 2: some ranks get nothing), and 10 train.
+  Manifest manifest = load_manifest(write_export(dir.path, 13, 3));
+  LoaderOptions o = small_options(2);
+  for (int batch : {2, 3, 5}) {
+    for (int ranks = 2; ranks <= std::min(batch, 3); ++ranks) {
+      for (bool skip : {false, true}) {  // skip: every rank decodes the whole batch and keeps its slice
+        INFO("batch " << batch << ", " << ranks << " ranks, skip_corrupted " << skip);
+        o.batch_size = batch;
+        o.skip_corrupted = skip;
+        require_slices_make_the_single_batches(manifest, o, ranks);
+      }
+    }
+  }
+}
+
+TEST_CASE("Loader slices with skip_corrupted: a bad record shifts every rank's slice alike", "[loader][dist]") {
+  ScratchDir dir("slices_corrupt");
+  Manifest manifest = load_manifest(write_export(dir.path, 12, 2));  // test 0-2, train 3-11
+  std::vector<RecordRef> refs = index_export(manifest);
+  corrupt_record(manifest, refs[6]);
+  corrupt_record(manifest, refs[1]);
+  LoaderOptions o = small_options(2);
+  o.skip_corrupted = true;
+  require_slices_make_the_single_batches(manifest, o, 2);
+  require_slices_make_the_single_batches(manifest, o, 3);
+}
+
+TEST_CASE("Loader refuses a slice rank outside 0..slice_ranks-1", "[loader][dist]") {
+  ScratchDir dir("slices_bad");
+  Manifest manifest = load_manifest(write_export(dir.path, 6, 1));
+  LoaderOptions o = small_options(1);
+  o.slice_rank = 2;
+  o.slice_ranks = 2;
+  CHECK_THROWS_AS(Loader(manifest, o), std::invalid_argument);
 }
 
 }  // namespace fcn
