@@ -9,6 +9,15 @@
 
 namespace fcn::test {
 
+// Two conv layers of 4 channels and 2 classes: small enough for finite differences in double.
+inline ModelConfig small_model_config() {
+  ModelConfig c;
+  c.channels = 4;
+  c.layers = 2;
+  c.classes = 2;
+  return c;
+}
+
 template <class T>
 struct ReferenceModel {
   ModelConfig config;

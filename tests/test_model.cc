@@ -16,14 +16,6 @@ using fcn::test::scaled_error;
 
 namespace {
 
-ModelConfig small_config() {
-  ModelConfig c;
-  c.channels = 4;
-  c.layers = 2;
-  c.classes = 2;
-  return c;
-}
-
 template <class T>
 std::vector<T> random_vector(int64_t n, uint64_t seed, double lo, double hi) {
   SplitMix64 rng(seed);
@@ -37,7 +29,7 @@ std::vector<double> to_double(const std::vector<float>& v) { return {v.begin(), 
 }  // namespace
 
 TEST_CASE("parameter_layout names, shapes and offsets tile one flat buffer", "[model]") {
-  ModelConfig c = small_config();
+  ModelConfig c = test::small_model_config();
   const auto layout = parameter_layout(c);
   REQUIRE(layout.size() == 6);
   CHECK(layout[0].name == "conv1.weight");
@@ -85,7 +77,7 @@ TEST_CASE("glorot_init is seeded, bounded by the Glorot limit, with zero biases"
 
 TEST_CASE("the reference model's backward matches central finite differences in double", "[model]") {
   for (LossReduction reduction : {LossReduction::kSum, LossReduction::kMean}) {
-    test::ReferenceModel<double> ref{small_config(), 2, 5};
+    test::ReferenceModel<double> ref{test::small_model_config(), 2, 5};
     const int64_t count = parameter_count(ref.config);
     auto params = random_vector<double>(count, 1, -0.5, 0.5);
     auto x = random_vector<double>(int64_t(2) * 5 * 5 * 3, 2, 0.0, 1.0);
@@ -110,7 +102,7 @@ TEST_CASE("the reference model's backward matches central finite differences in 
 }
 
 TEST_CASE("Model on the CPU backend matches the reference model (float vs double)", "[model]") {
-  const ModelConfig c = small_config();
+  const ModelConfig c = test::small_model_config();
   const int batch = 2, size = 7;
   CpuBackend backend(2);
   Model model(backend, c, batch, size);
@@ -149,7 +141,7 @@ TEST_CASE("Model on the CPU backend matches the reference model (float vs double
 }
 
 TEST_CASE("Model::adam_step applies TF1 Adam to the flat buffers", "[model]") {
-  const ModelConfig c = small_config();
+  const ModelConfig c = test::small_model_config();
   CpuBackend backend(1);
   Model model(backend, c, 1, 3);
   const int64_t count = parameter_count(c);
@@ -177,7 +169,7 @@ TEST_CASE("Model::adam_step applies TF1 Adam to the flat buffers", "[model]") {
 }
 
 TEST_CASE("weight decay adds the L2 term to the loss and decay * w to weight gradients only", "[model]") {
-  const ModelConfig c = small_config();
+  const ModelConfig c = test::small_model_config();
   CpuBackend backend(1);
   Model model(backend, c, 1, 4);
   auto params = random_vector<float>(parameter_count(c), 31, -0.5, 0.5);
@@ -214,6 +206,6 @@ TEST_CASE("Model refuses impossible configurations and mismatched buffers", "[mo
   ModelConfig no_layers;
   no_layers.layers = 0;
   CHECK_THROWS_AS(Model(backend, no_layers, 1, 4), std::invalid_argument);
-  Model model(backend, small_config(), 1, 4);
+  Model model(backend, test::small_model_config(), 1, 4);
   CHECK_THROWS_AS(model.set_params(std::vector<float>(3)), std::invalid_argument);
 }
