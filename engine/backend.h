@@ -17,6 +17,9 @@
 
 namespace fcn {
 
+class Collectives;      // engine/dist/collectives.h
+class GradientReducer;  // engine/dist/gradient_reducer.h
+
 class Backend {
  public:
   virtual ~Backend() = default;
@@ -81,6 +84,12 @@ class Backend {
   virtual void adam(float* params, const float* grads, float* m, float* v, int64_t n,
                     const AdamConfig& cfg, int64_t step) = 0;
   virtual void synchronize() = 0;
+
+  // ---- data parallel (engine/dist) ----
+  // What sums this backend's gradient buffers across the ranks of comm: by default a host-memory sum
+  // through comm (in place on the CPU, staged through a host copy on a GPU); the CUDA backend uses NCCL
+  // where the build has it. Defined in engine/dist/host_gradient_reducer.cc.
+  virtual std::unique_ptr<GradientReducer> make_gradient_reducer(Collectives& comm);
 };
 
 struct BackendChoice {

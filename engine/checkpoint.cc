@@ -50,6 +50,10 @@ static std::map<std::string, std::string> settings_metadata(const RunSettings& s
   };
 }
 
+std::string settings_text(const RunSettings& settings) {
+  return nlohmann::json(settings_metadata(settings)).dump();
+}
+
 void save_checkpoint(const std::string& path, const CheckpointState& state) {
   const auto layout = parameter_layout(state.settings.model);
   const int64_t count = parameter_count(state.settings.model);

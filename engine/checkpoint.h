@@ -37,6 +37,10 @@ struct CheckpointState {
   std::string kernel_plan;                // the CUDA conv versions the run used ("" on the CPU)
 };
 
+// The settings as one JSON text (the checkpoint's __metadata__ fields), e.g. to check that every rank of
+// a data-parallel run was started with the same ones.
+std::string settings_text(const RunSettings& settings);
+
 void save_checkpoint(const std::string& path, const CheckpointState& state);
 // Throws std::runtime_error with a HINT when the file is unreadable, not an fcn.cu checkpoint, or damaged.
 CheckpointState load_checkpoint(const std::string& path);

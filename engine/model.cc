@@ -143,11 +143,12 @@ static double l2_term(const std::vector<float>& params, const std::vector<Tensor
   return 0.5 * double(weight_decay) * sum;  // weight_decay * tf.nn.l2_loss(w)
 }
 
-double Model::loss_and_dlogits(int batch, LossReduction reduction, float weight_decay) {
+double Model::loss_and_dlogits(int batch, LossReduction reduction, float weight_decay, int global_batch) {
   const int64_t n = int64_t(batch) * height_ * width_ * config_.classes;
-  const float scale = reduction == LossReduction::kMean ? 1.0f / float(n) : 1.0f;
+  const int64_t global_n = int64_t(global_batch > 0 ? global_batch : batch) * height_ * width_ * config_.classes;
+  const float scale = reduction == LossReduction::kMean ? 1.0f / float(global_n) : 1.0f;
   double loss = backend_.sigmoid_ce(dlogits_, logits_, targets_, n, scale);
-  if (reduction == LossReduction::kMean) loss /= double(n);
+  if (reduction == LossReduction::kMean) loss /= double(global_n);
   if (weight_decay > 0.0f) loss += l2_term(get_params(), layout_, weight_decay);
   return loss;
 }
@@ -158,25 +159,22 @@ double Model::loss_only(int batch, LossReduction reduction) {
   return reduction == LossReduction::kMean ? loss / double(n) : loss;
 }
 
-void Model::backward(int batch, float weight_decay) {
+void Model::backward(int batch, float weight_decay, GradientReducer* reducer) {
   const auto shapes = conv_shapes(config_, batch, height_, width_);
   const float* dout = dlogits_;
   for (int l = config_.layers; l >= 0; --l) {  // the logits layer is l = layers
     const float* in = l == 0 ? x_ : hidden_[l - 1];
-    backend_.conv2d_backward_filter(grad(2 * l), grad(2 * l + 1), dout, in, shapes[l]);
+    const int w = 2 * l, b = 2 * l + 1;  // the layer's weight and bias tensors
+    backend_.conv2d_backward_filter(grad(w), grad(b), dout, in, shapes[l]);
+    if (weight_decay > 0.0f) backend_.add_weight_decay(grad(w), param(w), layout_[w].size, weight_decay);
+    if (reducer) reducer->reduce_async(grad(w), layout_[w].size + layout_[b].size, "gradients of " + layout_[w].name);
     if (l > 0) {  // the first layer's input is the image: no gradient needed
       float* din = dhidden_[l % 2];
-      backend_.conv2d_backward_data(din, dout, param(2 * l), /*relu_out=*/hidden_[l - 1], shapes[l]);
+      backend_.conv2d_backward_data(din, dout, param(w), /*relu_out=*/hidden_[l - 1], shapes[l]);
       dout = din;
     }
   }
-  if (weight_decay > 0.0f) {
-    for (size_t t = 0; t < layout_.size(); ++t) {
-      if (layout_[t].is_weight) {
-        backend_.add_weight_decay(grad(int(t)), param(int(t)), layout_[t].size, weight_decay);
-      }
-    }
-  }
+  if (reducer) reducer->wait();
 }
 
 void Model::adam_step(const AdamConfig& adam) {

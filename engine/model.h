@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "engine/backend.h"
+#include "engine/dist/gradient_reducer.h"
 
 namespace fcn {
 
@@ -66,10 +67,14 @@ class Model {
 
   void forward(int batch);
   // Loss of the last forward against targets(); writes dlogits. Returns the reported loss: the sum over
-  // pixels and classes, or their mean, plus the L2 term when weight_decay > 0.
-  double loss_and_dlogits(int batch, LossReduction reduction, float weight_decay);
+  // pixels and classes, or their mean, plus the L2 term when weight_decay > 0. Data parallel: batch is
+  // this rank's slice and global_batch the whole batch's size (0: the same as batch); the mean divides by
+  // the global batch's pixels, so that the ranks' losses and gradients add up to the single process's.
+  double loss_and_dlogits(int batch, LossReduction reduction, float weight_decay, int global_batch = 0);
   double loss_only(int batch, LossReduction reduction);  // evaluation: no gradient
-  void backward(int batch, float weight_decay);          // fills the gradient buffer
+  // Fills the gradient buffer. With a reducer, each layer's gradients (weight and bias, contiguous) are
+  // handed to it as soon as they are complete, last layer first, and backward returns after reducer->wait().
+  void backward(int batch, float weight_decay, GradientReducer* reducer = nullptr);
   void adam_step(const AdamConfig& adam);                // step_ += 1, then the update
 
   // Host copies, in parameter_layout order (for checkpoints, tests, histograms).

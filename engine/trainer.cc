@@ -23,7 +23,11 @@ namespace fcn {
 namespace {
 
 std::atomic<bool> g_interrupted{false};
-extern "C" void on_sigint(int) { g_interrupted.store(true); }
+std::atomic<int> g_signal{0};
+extern "C" void on_sigint(int signal) {
+  g_signal.store(signal);
+  g_interrupted.store(true);
+}
 
 // Installs the Ctrl-C handler for the duration of a run and restores the previous one afterwards.
 struct InterruptGuard {
@@ -32,6 +36,7 @@ struct InterruptGuard {
   Handler previous_term;
   InterruptGuard() {
     g_interrupted.store(false);
+    g_signal.store(0);
     previous_int = std::signal(SIGINT, on_sigint);
     previous_term = std::signal(SIGTERM, on_sigint);
   }
@@ -57,8 +62,10 @@ struct EvalResult {
   std::vector<EvalImage> images;
 };
 
-// One pass over the test split.
-EvalResult evaluate(Model& model, Backend& backend, Loader& loader, const RunSettings& s, int64_t log_images) {
+// One pass over the test split. Data parallel: each rank evaluates its slice of every test batch and the
+// sums are combined; the images kept for TensorBoard are the first of rank 0's slices.
+EvalResult evaluate(Model& model, Backend& backend, Loader& loader, const RunSettings& s, int64_t log_images,
+                    Collectives& comm, int64_t step) {
   EvalResult result;
   double loss_sum = 0.0;
   int64_t images = 0;
@@ -66,6 +73,7 @@ EvalResult evaluate(Model& model, Backend& backend, Loader& loader, const RunSet
   const int classes = s.model.classes;
   loader.begin_test();
   while (const RawBatch* batch = loader.next_test()) {
+    if (batch->count == 0) continue;  // this rank's slice of a short last batch is empty
     backend.prepare_batch(model.input(), model.targets(), *batch, s.size, s.class_values, s.mapping,
                           s.nearest_targets);
     model.forward(batch->count);
@@ -94,12 +102,34 @@ EvalResult evaluate(Model& model, Backend& backend, Loader& loader, const RunSet
     }
     images += batch->count;
   }
+  if (comm.size() > 1) {
+    const std::string what = "evaluation at step " + std::to_string(step);
+    double sums[2] = {loss_sum, double(images)};
+    comm.allreduce_sum(sums, 2, what);
+    loss_sum = sums[0];
+    images = int64_t(sums[1]);
+    EvalCounts& c = result.counts;
+    int64_t counts[4] = {c.true_positive, c.false_positive, c.false_negative, c.true_negative};
+    comm.allreduce_sum(counts, 4, what);
+    c.true_positive = counts[0];
+    c.false_positive = counts[1];
+    c.false_negative = counts[2];
+    c.true_negative = counts[3];
+  }
   if (s.reduction == LossReduction::kMean) {
     result.loss_per_image = images ? loss_sum / double(images * pixels * classes) : 0.0;
   } else {
     result.loss_per_image = images ? loss_sum / double(images) : 0.0;
   }
   return result;
+}
+
+// Every rank must hold the same parameters (same gradients, same Adam): compared by checksum.
+void check_parameters_agree(Collectives& comm, const Model& model, int64_t step) {
+  const std::vector<float> params = model.get_params();
+  require_same_on_every_rank(comm, std::string(reinterpret_cast<const char*>(params.data()),
+                                               params.size() * sizeof(float)),
+                             "the parameters after step " + std::to_string(step));
 }
 
 std::string checkpoint_path(const std::string& run_dir, int64_t step) {
@@ -123,12 +153,36 @@ std::string kernel_plan_for_run(const std::string& conv_kernels, const std::stri
   return checkpoint_plan;
 }
 
+const std::atomic<bool>* training_interrupt_flag() { return &g_interrupted; }
+int training_interrupt_signal() { return g_signal.load(); }
+
 TrainResult run_training(const TrainOptions& options) {
+  const std::unique_ptr<Collectives> single = make_single_process_collectives();
+  return run_training(options, *single);
+}
+
+TrainResult run_training(const TrainOptions& options, Collectives& comm) {
   const RunSettings& s = options.settings;
+  const int rank = comm.rank();
+  const int ranks = comm.size();
+  const bool root = rank == 0;  // the rank that prints, logs and writes checkpoints
   if (options.steps < 0) throw std::invalid_argument("--steps must be >= 0");
   if (s.batch < 1) throw std::invalid_argument("--batch must be >= 1");
   if (s.size < 1) throw std::invalid_argument("--size must be >= 1");
   if (s.class_values.empty()) throw std::invalid_argument("the legend has no classes");
+  if (s.batch < ranks) {
+    throw std::invalid_argument("--batch " + std::to_string(s.batch) + " over " + std::to_string(ranks) +
+                                " ranks leaves ranks without samples\nHINT: --batch is the global batch: use at "
+                                "least " + std::to_string(ranks) + ", or fewer ranks");
+  }
+  if (ranks > 1 && !options.export_batches.empty()) {
+    throw std::invalid_argument("--export-batches writes a single process's batches\nHINT: run it without mpirun");
+  }
+  if (ranks > 1) {
+    require_same_on_every_rank(comm, settings_text(s) + " steps " + std::to_string(options.steps) + " resume " +
+                                         options.resume + " export " + options.export_path,
+                               "the run's settings (flags, export and --resume)");
+  }
 
   const auto start = std::chrono::steady_clock::now();
   Manifest manifest = load_manifest(options.export_path);
@@ -143,9 +197,17 @@ TrainResult run_training(const TrainOptions& options) {
 
   BackendChoice choice = make_backend(options.device, options.threads);
   Backend& backend = *choice.backend;
-  std::printf("%s\n", choice.note.c_str());
+  if (root) std::printf("%s\n", choice.note.c_str());
   backend.set_kernel_plan(kernel_plan_for_run(options.conv_kernels, resumed.kernel_plan));
-  if (!backend.is_gpu() && options.conv_kernels != "auto") {
+  std::unique_ptr<GradientReducer> reducer;
+  if (ranks > 1) {
+    reducer = backend.make_gradient_reducer(comm);
+    if (root) {
+      std::printf("data parallel: %d ranks over %s; gradients %s\n", ranks, comm.describe().c_str(),
+                  reducer->describe().c_str());
+    }
+  }
+  if (root && !backend.is_gpu() && options.conv_kernels != "auto") {
     std::printf("note: --conv-kernels %s applies to the CUDA backend only; the CPU has one version per op\n",
                 options.conv_kernels.c_str());
   }
@@ -160,6 +222,8 @@ TrainResult run_training(const TrainOptions& options) {
   lo.skip_corrupted = options.skip_corrupted;
   lo.allocator = backend.staging_allocator();
   lo.cache_budget_bytes = size_t(std::max<int64_t>(options.cache_mb, 0)) << 20;
+  lo.slice_rank = rank;
+  lo.slice_ranks = ranks;
   Loader loader(manifest, lo);
   if (loader.train_records() == 0) {
     throw std::runtime_error("the export " + options.export_path + " has no training records after the split (" +
@@ -167,7 +231,7 @@ TrainResult run_training(const TrainOptions& options) {
                              " test records)\nHINT: add records or lower --test-fraction");
   }
 
-  Model model(backend, s.model, s.batch, s.size);
+  Model model(backend, s.model, batch_slice(s.batch, 0, ranks).count(), s.size);  // rank 0's slice is the largest
   if (resuming) {
     model.set_params(resumed.params);
     model.set_adam_moments(resumed.adam_m, resumed.adam_v);
@@ -178,18 +242,28 @@ TrainResult run_training(const TrainOptions& options) {
     glorot_init(init, s.model, s.seed);
     model.set_params(init);
   }
-  std::printf("model: %s, %lld parameters, %.1f MiB on %s\n", s.model.describe().c_str(),
-              static_cast<long long>(parameter_count(s.model)), model.bytes_allocated() / 1048576.0,
-              backend.is_gpu() ? "the GPU" : "the CPU");
-  if (const std::string kernels = backend.describe_kernel_plan(); !kernels.empty()) {
-    std::printf("kernels: %s\n", kernels.c_str());
+  if (root) {
+    std::printf("model: %s, %lld parameters, %.1f MiB on %s\n", s.model.describe().c_str(),
+                static_cast<long long>(parameter_count(s.model)), model.bytes_allocated() / 1048576.0,
+                backend.is_gpu() ? "the GPU" : "the CPU");
+    if (const std::string kernels = backend.describe_kernel_plan(); !kernels.empty()) {
+      std::printf("kernels: %s\n", kernels.c_str());
+    }
+    std::printf("data: %lld train and %lld test records, batch %d at %dx%d, seed %llu\n",
+                static_cast<long long>(loader.train_records()), static_cast<long long>(loader.test_records()),
+                s.batch, s.size, s.size, static_cast<unsigned long long>(s.seed));
+    if (ranks > 1) {
+      std::printf("slices of each batch: rank 0 takes %d images, rank %d takes %d\n",
+                  batch_slice(s.batch, 0, ranks).count(), ranks - 1, batch_slice(s.batch, ranks - 1, ranks).count());
+    }
   }
-  std::printf("data: %lld train and %lld test records, batch %d at %dx%d, seed %llu\n",
-              static_cast<long long>(loader.train_records()), static_cast<long long>(loader.test_records()),
-              s.batch, s.size, s.size, static_cast<unsigned long long>(s.seed));
 
-  std::filesystem::create_directories(std::filesystem::path(options.run_dir) / "checkpoints");
-  RunLog log(options.run_dir, resuming);
+  // Only rank 0 writes into the run directory.
+  std::unique_ptr<RunLog> log;
+  if (root) {
+    std::filesystem::create_directories(std::filesystem::path(options.run_dir) / "checkpoints");
+    log = std::make_unique<RunLog>(options.run_dir, resuming);
+  }
   std::unique_ptr<BatchExporter> exporter;
   if (!options.export_batches.empty()) {
     exporter = std::make_unique<BatchExporter>(options.export_batches, options, model, backend, loader);
@@ -201,6 +275,9 @@ TrainResult run_training(const TrainOptions& options) {
   // and the checkpoint written on the way out must resume with that batch, as an uninterrupted run would.
   LoaderPosition completed_position = loader.position();
   auto save = [&](int64_t step) {
+    last_saved = step;
+    result.checkpoint = checkpoint_path(options.run_dir, step);
+    if (!root) return;
     CheckpointState state;
     state.settings = s;
     state.step = step;
@@ -212,23 +289,28 @@ TrainResult run_training(const TrainOptions& options) {
     const std::string path = checkpoint_path(options.run_dir, step);
     save_checkpoint(path, state);
     save_checkpoint((std::filesystem::path(options.run_dir) / "latest.safetensors").string(), state);
-    last_saved = step;
-    result.checkpoint = path;
+  };
+  // Saving in the normal course of the run: first check that every rank holds the same parameters.
+  auto save_checked = [&](int64_t step) {
+    if (ranks > 1) check_parameters_agree(comm, model, step);
+    save(step);
   };
   auto run_eval = [&](int64_t step) {
-    EvalResult e = evaluate(model, backend, loader, s, options.log_images);
+    EvalResult e = evaluate(model, backend, loader, s, options.log_images, comm, step);
     result.test_loss = e.loss_per_image;
     result.test_iou = e.counts.iou();
     result.test_pixel_accuracy = e.counts.pixel_accuracy();
     result.evaluated = true;
-    log.evaluation(step, result.test_loss, result.test_iou, result.test_pixel_accuracy);
-    log.eval_images(step, e.images);
-    log.histograms(step, model.layout(), model.get_params(), model.get_grads());
-    log.flush();
+    if (log) {
+      log->evaluation(step, result.test_loss, result.test_iou, result.test_pixel_accuracy);
+      log->eval_images(step, e.images);
+      log->histograms(step, model.layout(), model.get_params(), model.get_grads());
+      log->flush();
+    }
     return e;
   };
 
-  ProgressLine progress(options.steps, options.quiet);
+  ProgressLine progress(options.steps, options.quiet || !root);
   InterruptGuard interrupt_guard;
   const int64_t first_step = model.step() + 1;
   const int64_t images_per_step = s.batch;
@@ -240,14 +322,21 @@ TrainResult run_training(const TrainOptions& options) {
                             s.nearest_targets);
       if (exporter) exporter->add_train_batch(backend, model, batch.count);
       model.forward(batch.count);
-      const double loss = model.loss_and_dlogits(batch.count, s.reduction, s.weight_decay);
+      // The L2 term and its gradient come in once, on rank 0, so that the sums over ranks hold them once.
+      const float weight_decay = root ? s.weight_decay : 0.0f;
+      // Summed across ranks with the stop request, so that every rank stops after the same step.
+      double loss_and_stop[2] = {model.loss_and_dlogits(batch.count, s.reduction, weight_decay, batch.global_count),
+                                 g_interrupted.load() ? 1.0 : 0.0};
+      comm.allreduce_sum(loss_and_stop, 2, "the loss of step " + std::to_string(step));
+      const double loss = loss_and_stop[0];
+      const bool stop_requested = loss_and_stop[1] > 0.0 || g_interrupted.load();
       // Checked before backward and Adam, so that the checkpoint saved on the way out holds the previous
       // step's weights and moments rather than an update from a non-finite loss.
       if (!std::isfinite(loss)) {
         throw std::runtime_error("the training loss became " + std::to_string(loss) + " at step " +
                                  std::to_string(step) + "\nHINT: lower --lr, or use --loss-reduction mean");
       }
-      model.backward(batch.count, s.weight_decay);
+      model.backward(batch.count, weight_decay, reducer.get());  // with ranks: returns with the sums in place
       model.adam_step(s.adam);
       completed_position = loader.position();
       // No synchronize here: on a GPU, backward and Adam stay queued while the host fetches the next batch,
@@ -258,19 +347,25 @@ TrainResult run_training(const TrainOptions& options) {
 
       result.final_step = step;
       result.last_train_loss = loss;
-      log.train_step(step, loss, adam_lr_t(s.adam, step), images_per_step / step_s, step_s * 1e3);
+      if (log) log->train_step(step, loss, adam_lr_t(s.adam, step), images_per_step / step_s, step_s * 1e3);
       progress.update(step, loss, images_per_step / step_s);
 
       const bool last = step == options.steps;
       if (last || (options.eval_every > 0 && step % options.eval_every == 0)) {
         progress.pause();
         run_eval(step);
-        std::printf("eval  step %lld: test loss/image %.4f  IoU %.4f  pixel accuracy %.4f\n",
-                    static_cast<long long>(step), result.test_loss, result.test_iou, result.test_pixel_accuracy);
-        std::fflush(stdout);
+        if (root) {
+          std::printf("eval  step %lld: test loss/image %.4f  IoU %.4f  pixel accuracy %.4f\n",
+                      static_cast<long long>(step), result.test_loss, result.test_iou, result.test_pixel_accuracy);
+          std::fflush(stdout);
+        }
       }
-      if (last || (options.save_every > 0 && step % options.save_every == 0)) save(step);
-      if (g_interrupted.load()) {
+      if (last || (options.save_every > 0 && step % options.save_every == 0)) {
+        save_checked(step);
+      } else if (ranks > 1 && options.check_every > 0 && step % options.check_every == 0) {
+        check_parameters_agree(comm, model, step);
+      }
+      if (stop_requested) {
         result.interrupted = true;
         break;
       }
@@ -281,7 +376,9 @@ TrainResult run_training(const TrainOptions& options) {
   } catch (...) {
     // Nothing lost on failure: keep the last completed step before reporting the error.
     progress.pause();
-    if (result.final_step > 0 && result.final_step != last_saved) {
+    // Data parallel: no collective here (another rank may be the reason for stopping); rank 0 saves its
+    // own copy of the last completed step, which every rank shared.
+    if (root && result.final_step > 0 && result.final_step != last_saved) {
       try {
         save(result.final_step);
         std::fprintf(stderr, "fcn: saved %s before stopping\n", result.checkpoint.c_str());
@@ -289,18 +386,22 @@ TrainResult run_training(const TrainOptions& options) {
         std::fprintf(stderr, "fcn: could not save a checkpoint while stopping: %s\n", e.what());
       }
     }
-    log.flush();
+    if (log) log->flush();
     throw;
   }
   progress.pause();
   if (result.interrupted) {
-    if (result.final_step != last_saved) save(result.final_step);
-    std::printf("interrupted at step %lld; checkpoint %s\nresume with: --resume %s\n",
-                static_cast<long long>(result.final_step), result.checkpoint.c_str(), result.checkpoint.c_str());
+    if (result.final_step != last_saved) save_checked(result.final_step);
+    if (root) {
+      std::printf("interrupted at step %lld; checkpoint %s\nresume with: --resume %s\n",
+                  static_cast<long long>(result.final_step), result.checkpoint.c_str(), result.checkpoint.c_str());
+    }
   }
-  const std::string strip = log.write_progress_strip();
-  if (!strip.empty()) std::printf("progress strip: %s\n", strip.c_str());
-  log.flush();
+  if (log) {
+    const std::string strip = log->write_progress_strip();
+    if (!strip.empty()) std::printf("progress strip: %s\n", strip.c_str());
+    log->flush();
+  }
   result.wall_seconds = seconds_since(start);
   return result;
 }

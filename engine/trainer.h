@@ -6,6 +6,7 @@
 #include <string>
 
 #include "engine/checkpoint.h"
+#include "engine/dist/collectives.h"
 
 namespace fcn {
 
@@ -27,6 +28,7 @@ struct TrainOptions {
   std::string export_batches;     // write every batch and the test set here, for the PyTorch reference
   bool skip_corrupted = false;
   bool quiet = false;             // no per-step lines (errors and the summary still print)
+  int64_t check_every = 100;      // data parallel: compare the ranks' parameter checksums every K steps
 };
 
 struct TrainResult {
@@ -48,5 +50,17 @@ std::string kernel_plan_for_run(const std::string& conv_kernels, const std::stri
 
 // Runs a whole training run. Throws on bad input (after saving what can be saved).
 TrainResult run_training(const TrainOptions& options);
+
+// The same run, data parallel over the ranks of comm (engine/dist/collectives.h): every rank runs this
+// with the same options; each takes its contiguous slice of every global batch (--batch stays the global
+// batch), the gradients and losses are summed across ranks, every rank applies the same Adam update, and
+// rank 0 alone prints, logs and writes checkpoints. A checkpoint resumes on any number of ranks. An
+// error on one rank is thrown there; the caller stops the others (Collectives::abort_all).
+TrainResult run_training(const TrainOptions& options, Collectives& comm);
+
+// The flag the run's SIGINT/SIGTERM handler sets (for Collectives' waits) and the signal that set it
+// (0: none yet): a run stopped by a signal exits with 128 + that signal, as a shell reports it.
+const std::atomic<bool>* training_interrupt_flag();
+int training_interrupt_signal();
 
 }  // namespace fcn

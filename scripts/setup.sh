@@ -2,7 +2,8 @@
 # Installs the build dependencies from Debian's packages. Idempotent: quiet and fast when all are there.
 set -euo pipefail
 packages=(cmake ninja-build g++ pkg-config libprotobuf-dev protobuf-compiler libstb-dev catch2
-          nlohmann-json3-dev libcli11-dev libomp-dev libboost-context-dev)
+          nlohmann-json3-dev libcli11-dev libomp-dev libboost-context-dev
+          openmpi-bin libopenmpi-dev)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

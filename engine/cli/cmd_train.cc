@@ -1,5 +1,7 @@
 // fcn train: trains the FCN on a Labelbox export (see engine/trainer.h for the loop itself).
+#include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <memory>
 
 #include "engine/checkpoint.h"
@@ -13,6 +15,7 @@ namespace {
 
 struct TrainArgs {
   TrainOptions options;
+  DistOptions dist;
   std::string reduction = "sum";
   std::string resize = "legacy";
   float lr = 1e-4f;
@@ -59,6 +62,51 @@ RunSettings resolve_settings(const TrainArgs& args, const CLI::App& cmd) {
   structural.class_names = asked.class_names;
   structural.model.classes = asked.model.classes;
   return structural;
+}
+
+// Several processes on one machine with GPUs: unless the launcher chose, rank k of a node takes GPU k.
+void pick_gpu_for_local_rank(const std::string& device) {
+  if (device == "cpu" || std::getenv("CUDA_VISIBLE_DEVICES") != nullptr) return;
+  for (const char* name : {"OMPI_COMM_WORLD_LOCAL_RANK", "LOCAL_RANK", "SLURM_LOCALID"}) {
+    if (const char* local = std::getenv(name)) {
+      setenv("CUDA_VISIBLE_DEVICES", local, 1);
+      return;
+    }
+  }
+}
+
+// One rank's training run; rank 0 prints the summary. An error on any rank of several stops them all.
+void train_on_every_rank(const TrainArgs& args, const CLI::App& cmd) {
+  TrainOptions options = args.options;
+  DistOptions dist = args.dist;
+  dist.interrupted = training_interrupt_flag();
+  const std::unique_ptr<Collectives> comm = make_collectives(dist);
+  const bool several = comm->size() > 1;
+  if (several) pick_gpu_for_local_rank(options.device);
+  TrainResult r;
+  try {
+    options.settings = resolve_settings(args, cmd);
+    r = run_training(options, *comm);
+  } catch (const DistInterrupted& e) {
+    std::fprintf(stderr, "fcn: %s\n", e.what());
+    comm->abort_all(128 + (training_interrupt_signal() ? training_interrupt_signal() : SIGINT));
+  } catch (const std::exception& e) {
+    if (!several) throw;
+    std::fprintf(stderr, "fcn: error on rank %d of %d: %s\n", comm->rank(), comm->size(), e.what());
+    comm->abort_all(1);
+  }
+  if (r.interrupted) run_status() = 128 + (training_interrupt_signal() ? training_interrupt_signal() : SIGINT);
+  if (comm->rank() != 0) return;
+  std::printf("done: %lld steps in %.1f s | train loss %.4f", static_cast<long long>(r.final_step),
+              r.wall_seconds, r.last_train_loss);
+  if (r.evaluated) {
+    std::printf(" | test IoU %.4f | pixel accuracy %.4f\n", r.test_iou, r.test_pixel_accuracy);
+  } else {
+    std::printf(" | not evaluated\n");
+  }
+  std::printf("run: %s (metrics.jsonl, train/ and test/ for `tensorboard --logdir %s`)\n",
+              options.run_dir.c_str(), options.run_dir.c_str());
+  if (!r.checkpoint.empty()) std::printf("checkpoint: %s\n", r.checkpoint.c_str());
 }
 
 }  // namespace
@@ -115,22 +163,22 @@ void add_train_command(CLI::App& app) {
   cmd->add_option("--export-batches", o.export_batches, "Also write every batch here (for the PyTorch reference)");
   cmd->add_flag("--skip-corrupted", o.skip_corrupted, "Skip corrupted records instead of stopping");
   cmd->add_flag("--quiet", o.quiet, "No per-step lines");
-  cmd->callback([args, cmd] {
-    TrainOptions options = args->options;
-    options.settings = resolve_settings(*args, *cmd);
-    TrainResult r = run_training(options);
-    std::printf("done: %lld steps in %.1f s | train loss %.4f", static_cast<long long>(r.final_step),
-                r.wall_seconds, r.last_train_loss);
-    if (r.evaluated) {
-      std::printf(" | test IoU %.4f | pixel accuracy %.4f\n", r.test_iou, r.test_pixel_accuracy);
-    } else {
-      std::printf(" | not evaluated\n");
-    }
-    std::printf("run: %s (metrics.jsonl, train/ and test/ for `tensorboard --logdir %s`)\n",
-                options.run_dir.c_str(), options.run_dir.c_str());
-    if (!r.checkpoint.empty()) std::printf("checkpoint: %s\n", r.checkpoint.c_str());
-    run_status() = r.interrupted ? 130 : 0;
-  });
+  // Data parallel (README: "Training on several GPUs or machines").
+  DistOptions& d = args->dist;
+  cmd->add_option("--dist-init", d.init,
+                  "Several processes: auto (MPI when started by mpirun), none, mpi, or file:PATH (NCCL id "
+                  "through a shared file, CUDA only)")
+      ->capture_default_str();
+  cmd->add_option("--rank", d.rank, "With --dist-init file: this process's rank (default: $RANK)");
+  cmd->add_option("--world-size", d.world_size, "With --dist-init file: the number of ranks (default: $WORLD_SIZE)");
+  cmd->add_option("--dist-timeout", d.timeout_s, "Seconds a rank waits for the others before naming the missing "
+                  "ones and stopping")
+      ->capture_default_str();
+  cmd->add_option("--check-every", o.check_every, "Several processes: compare the ranks' parameters every K steps "
+                  "(0: only at checkpoints)")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  cmd->callback([args, cmd] { train_on_every_rank(*args, *cmd); });
 }
 
 }  // namespace fcn::cli
