@@ -34,6 +34,7 @@
 #include <vector>
 
 #include "engine/cuda/conv_tuner.h"
+#include "engine/cuda/local_device.h"
 #include "engine/kernel_plan.h"
 #include "kernels/cuda/adam.cuh"
 #include "kernels/cuda/check.cuh"
@@ -41,6 +42,12 @@
 #include "kernels/cuda/eval_counts.cuh"
 #include "kernels/cuda/resize.cuh"
 #include "kernels/cuda/sigmoid_ce.cuh"
+// NCCL exists for real devices only: the emulated build (FCN_CUDA_EMULATION) keeps the host reducer.
+#if defined(FCN_HAVE_NCCL) && !defined(FCN_CUDA_EMULATION)
+#include "engine/cuda/nccl_reducer.h"
+#include "engine/dist/collectives.h"
+#define FCN_CUDA_BACKEND_NCCL 1
+#endif
 
 namespace fcn {
 namespace {
@@ -280,6 +287,20 @@ class CudaBackend final : public Backend {
     CUDA_CHECK(cudaStreamSynchronize(compute_));
   }
 
+#if defined(FCN_CUDA_BACKEND_NCCL)
+  // ---- data parallel ----
+  // NCCL on the GPU when there are several ranks and each has a GPU of its own; otherwise the host
+  // reducer (download, sum through comm, upload). The timeout for setting up the communicator is
+  // DistOptions' default: the Backend interface carries none.
+  std::unique_ptr<GradientReducer> make_gradient_reducer(Collectives& comm) override {
+    if (comm.size() <= 1) return Backend::make_gradient_reducer(comm);
+    CUDA_CHECK(cudaSetDevice(device_));
+    const std::string shared = shared_gpu_note(comm, device_);  // a collective: every rank asks
+    if (!shared.empty()) return with_note(Backend::make_gradient_reducer(comm), shared);
+    return make_nccl_gradient_reducer(compute_, comm, DistOptions{}.timeout_s);
+  }
+#endif
+
  private:
   // device_results_ / host_results_ layout: [0, 8) the loss (double), [8, 32) three uint64 counters.
   static constexpr size_t kCountsOffset = 8;
@@ -305,7 +326,7 @@ class CudaBackend final : public Backend {
     CUDA_CHECK(cudaMalloc(&device_results_, kResultBytes));
     CUDA_CHECK(cudaHostAlloc(&host_results_, kResultBytes, cudaHostAllocDefault));
     name_ = std::string("cuda (") + props_.name + ", sm_" + std::to_string(props_.major) +
-            std::to_string(props_.minor) + ")";
+            std::to_string(props_.minor) + (device_ != 0 ? ", device " + std::to_string(device_) : "") + ")";
   }
 
   // Releases whatever exists (members not yet created are null). Never throws: errors are ignored here.
@@ -512,7 +533,8 @@ std::unique_ptr<Backend> make_cuda_backend(std::string* why_not) {
     return nullptr;
   }
   try {
-    return std::make_unique<CudaBackend>(0);
+    // One GPU per process: the launcher's local rank picks it (engine/cuda/local_device.h).
+    return std::make_unique<CudaBackend>(device_for_this_process(report.cuda_devices));
   } catch (const std::exception& e) {
     if (why_not != nullptr) *why_not = std::string("setting up the CUDA backend failed: ") + e.what();
     return nullptr;

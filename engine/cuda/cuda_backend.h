@@ -8,9 +8,10 @@
 
 namespace fcn {
 
-// A CudaBackend on device 0 (our own kernels; cuDNN is never on this path), or nullptr with *why_not
-// set to one line saying why no usable device was found (no driver, no device, a compute capability
-// this build has no code for, out of memory while setting up).
+// A CudaBackend on this process's device (device 0; under a launcher, its local rank modulo the visible
+// devices: engine/cuda/local_device.h), with our own kernels (cuDNN is never on this path); or nullptr
+// with *why_not set to one line saying why no usable device was found (no driver, no device, a compute
+// capability this build has no code for, out of memory while setting up).
 std::unique_ptr<Backend> make_cuda_backend(std::string* why_not);
 
 // What the CUDA runtime reports: cuda_compiled = true, the devices (name, compute capability,
