@@ -64,17 +64,6 @@ RunSettings resolve_settings(const TrainArgs& args, const CLI::App& cmd) {
   return structural;
 }
 
-// Several processes on one machine with GPUs: unless the launcher chose, rank k of a node takes GPU k.
-void pick_gpu_for_local_rank(const std::string& device) {
-  if (device == "cpu" || std::getenv("CUDA_VISIBLE_DEVICES") != nullptr) return;
-  for (const char* name : {"OMPI_COMM_WORLD_LOCAL_RANK", "LOCAL_RANK", "SLURM_LOCALID"}) {
-    if (const char* local = std::getenv(name)) {
-      setenv("CUDA_VISIBLE_DEVICES", local, 1);
-      return;
-    }
-  }
-}
-
 // One rank's training run; rank 0 prints the summary. An error on any rank of several stops them all.
 void train_on_every_rank(const TrainArgs& args, const CLI::App& cmd) {
   TrainOptions options = args.options;
@@ -164,16 +153,7 @@ void add_train_command(CLI::App& app) {
   cmd->add_flag("--skip-corrupted", o.skip_corrupted, "Skip corrupted records instead of stopping");
   cmd->add_flag("--quiet", o.quiet, "No per-step lines");
   // Data parallel (README: "Training on several GPUs or machines").
-  DistOptions& d = args->dist;
-  cmd->add_option("--dist-init", d.init,
-                  "Several processes: auto (MPI when started by mpirun), none, mpi, or file:PATH (NCCL id "
-                  "through a shared file, CUDA only)")
-      ->capture_default_str();
-  cmd->add_option("--rank", d.rank, "With --dist-init file: this process's rank (default: $RANK)");
-  cmd->add_option("--world-size", d.world_size, "With --dist-init file: the number of ranks (default: $WORLD_SIZE)");
-  cmd->add_option("--dist-timeout", d.timeout_s, "Seconds a rank waits for the others before naming the missing "
-                  "ones and stopping")
-      ->capture_default_str();
+  add_dist_options(cmd, args->dist);
   cmd->add_option("--check-every", o.check_every, "Several processes: compare the ranks' parameters every K steps "
                   "(0: only at checkpoints)")
       ->check(CLI::NonNegativeNumber)

@@ -79,10 +79,11 @@ def train_losses(run_dir):
 
 
 class Launch:
-    """One run of fcn train, alone (ranks=1) or under mpirun, in its own process group."""
+    """One run of fcn train (or another subcommand), alone (ranks=1) or under mpirun, in its own process
+    group."""
 
-    def __init__(self, ranks, args, env=None):
-        command = [FCN, "train"] + args
+    def __init__(self, ranks, args, env=None, subcommand=("train",)):
+        command = [FCN] + list(subcommand) + args
         if ranks > 1:
             command = [MPIRUN, "-np", str(ranks), "--allow-run-as-root", "--oversubscribe",
                        "--mca", "btl", "self,tcp", "--mca", "btl_tcp_if_include", "lo",
@@ -229,6 +230,20 @@ class DataParallel(unittest.TestCase):
         written = sorted(os.listdir(run))
         self.assertEqual(written, ["checkpoints", "latest.safetensors", "metrics.jsonl", "progress.png", "test",
                                    "train"])
+
+    def test_bench_step_reports_the_all_reduce_share(self):
+        args = ["--device", "cpu", "--threads", "1", "--size", "32", "--batch", "4", "--repeats", "3", "--json"]
+        code, out, err = Launch(2, args, subcommand=("bench", "step")).wait()
+        self.assertEqual(code, 0, err)
+        lines = out.strip().splitlines()
+        self.assertEqual(len(lines), 1, "rank 0 alone prints\n" + out)
+        row = json.loads(lines[0])
+        self.assertEqual(row["ranks"], 2)
+        # The seed's model: 3x3x3x64 + 64 + 3x3x64x64 + 64 + 64 + 1 = 38785 floats.
+        self.assertEqual(row["gradient_bytes"], 4 * 38785)
+        self.assertGreater(row["allreduce_alone_ms"], 0)
+        self.assertGreater(row["allreduce_in_step_ms"], 0)
+        self.assertLess(row["allreduce_share"], 1)
 
     def test_a_batch_smaller_than_the_ranks_is_refused(self):
         args = flags(export=self.export, steps="2", batch="2", run_dir=self.run_dir("x"))
