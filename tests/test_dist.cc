@@ -133,6 +133,26 @@ TEST_CASE("require_same_on_every_rank names the ranks that differ from rank 0", 
   CHECK(fnv1a64("a", 1) == 0xaf63dc4c8601ec8cull);  // the published FNV-1a 64 value of "a"
 }
 
+TEST_CASE("compiled_transports names MPI and NCCL where the build has them", "[dist]") {
+  const std::vector<std::string> names = compiled_transports();
+  auto has = [&names](const std::string& prefix) {
+    for (const std::string& n : names) {
+      if (n.rfind(prefix, 0) == 0) return true;
+    }
+    return false;
+  };
+#if defined(FCN_HAVE_MPI)
+  CHECK(has("MPI ("));
+#else
+  CHECK_FALSE(has("MPI"));
+#endif
+#if defined(FCN_HAVE_NCCL)
+  CHECK(has("NCCL "));
+#else
+  CHECK_FALSE(has("NCCL"));
+#endif
+}
+
 TEST_CASE("sum_type_bytes: the size of one element of each summed type", "[dist]") {
   CHECK(sum_type_bytes(SumType::f32) == 4);
   CHECK(sum_type_bytes(SumType::f64) == 8);

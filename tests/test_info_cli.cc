@@ -32,6 +32,11 @@ TEST_CASE("fcn info names the backends, the devices and why a GPU is not usable"
   if (listed.find(", cuda-emu,") != std::string::npos) {
     CHECK(line_after(info.output, "emulated cuda device (--device cuda-emu, slow): ").rfind("fcn.cu emulated device", 0) == 0);
   }
+  const std::string transports = line_after(info.output, "data parallel over: ");
+  CHECK(!transports.empty());
+#if defined(FCN_HAVE_MPI)
+  CHECK(transports.find("MPI (") != std::string::npos);
+#endif
   const std::string usable = line_after(info.output, "gpu usable: ");
   REQUIRE(!usable.empty());
   const std::string picks = line_after(info.output, "--device auto picks: ");

@@ -2,7 +2,8 @@
 // the CUDA devices found (name, compute capability, memory) and, when the GPU is not usable, why; then
 // which backend `--device auto` picks. Exit code 0 whatever was found (it is a report, not a check).
 // Without a driver the CUDA runtime reports "driver version is insufficient", so info also says whether
-// the driver's library (libcuda.so.1) can be loaded at all.
+// the driver's library (libcuda.so.1) can be loaded at all. Last, the transports data-parallel training
+// can use (MPI for mpirun, NCCL for GPUs).
 #include <dlfcn.h>
 #include <omp.h>
 
@@ -13,6 +14,7 @@
 
 #include "engine/backend.h"
 #include "engine/cli/commands.h"
+#include "engine/dist/collectives.h"
 
 namespace fcn::cli {
 namespace {
@@ -55,6 +57,10 @@ void print_info() {
   } catch (const std::exception& e) {
     std::printf("--device auto fails: %s\n", e.what());
   }
+  std::string transports;
+  for (const std::string& name : compiled_transports()) transports += (transports.empty() ? "" : ", ") + name;
+  std::printf("data parallel over: %s\n",
+              transports.empty() ? "nothing (a single process: build with libopenmpi-dev for mpirun)" : transports.c_str());
 }
 
 }  // namespace
