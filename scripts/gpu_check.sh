@@ -243,6 +243,9 @@ cudnn_header=$( { [ -n "$cudnn_lib" ] && near_header "$cudnn_lib" cudnn.h; } || 
 cublas_lib=$(find_first 'libcublas.so*' || true)
 cublaslt_lib=$(find_first 'libcublasLt.so*' || true)
 cublas_header=$( { [ -n "$cublas_lib" ] && near_header "$cublas_lib" cublas_v2.h; } || find_first 'cublas_v2.h' || true)
+# NCCL (data-parallel gradient sums; the pip wheel nvidia-nccl holds lib/libnccl.so.2 and include/nccl.h).
+nccl_lib=$(find_first 'libnccl.so.2' || find_first 'libnccl.so*' || true)
+nccl_header=$( { [ -n "$nccl_lib" ] && near_header "$nccl_lib" nccl.h; } || find_first 'nccl.h' || true)
 # A pip wheel's include folder may hold other CUDA headers too (cuda_runtime.h of another release): only
 # the cuDNN and cuBLAS headers are linked into a folder of their own, so nothing else there can shadow
 # the toolkit's headers.
@@ -259,7 +262,7 @@ for header in "$cudnn_header" "$cublas_header"; do
   done
   case "$extra_includes" in *"$library_headers"*) ;; *) extra_includes="$extra_includes -isystem $library_headers" ;; esac
 done
-for lib in "$cudnn_lib" "$cublas_lib" "$cublaslt_lib"; do
+for lib in "$cudnn_lib" "$cublas_lib" "$cublaslt_lib" "$nccl_lib"; do
   [ -n "$lib" ] || continue
   dir=$(dirname "$lib")
   case ":$extra_libdirs:" in *":$dir:"*) ;; *) extra_libdirs="$extra_libdirs:$dir" ;; esac
@@ -268,6 +271,7 @@ export LD_LIBRARY_PATH="${extra_libdirs#:}${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 {
   echo "cuDNN: lib ${cudnn_lib:-MISSING}, header ${cudnn_header:-MISSING}"
   echo "cuBLAS: lib ${cublas_lib:-MISSING} ${cublaslt_lib:-}, header ${cublas_header:-MISSING}"
+  echo "NCCL: lib ${nccl_lib:-MISSING}, header ${nccl_header:-MISSING}"
   echo "extra includes:$extra_includes"
   echo "LD_LIBRARY_PATH=$LD_LIBRARY_PATH"
   echo "compute-sanitizer: $(command -v compute-sanitizer || echo missing)"
@@ -290,6 +294,9 @@ cmake_args=(-S "$repo" -B "$build" -G "$generator" -DCMAKE_BUILD_TYPE=Release
 [ -n "$cudnn_lib" ] && cmake_args+=(-DCUDNN_LIBRARY="$cudnn_lib")
 [ -n "$cublas_lib" ] && cmake_args+=(-DCUDA_cublas_LIBRARY="$cublas_lib")
 [ -n "$cublaslt_lib" ] && cmake_args+=(-DCUDA_cublasLt_LIBRARY="$cublaslt_lib")
+if [ -n "$nccl_lib" ] && [ -n "$nccl_header" ]; then
+  cmake_args+=(-DFCN_NCCL_LIBRARY="$nccl_lib" -DFCN_NCCL_INCLUDE_DIR="$(dirname "$nccl_header")")
+fi
 if [ -n "$extra_includes" ]; then
   cmake_args+=(-DCMAKE_CXX_FLAGS="$extra_includes" -DCMAKE_CUDA_FLAGS="$extra_includes")
 fi
