@@ -6,10 +6,12 @@
 #include <cmath>
 #include <cstdlib>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "engine/checkpoint.h"
 #include "engine/cpu_backend.h"
+#include "engine/cuda/local_device.h"
 #include "engine/dist/collectives.h"
 #include "engine/dist/gradient_reducer.h"
 #include "engine/model.h"
@@ -199,6 +201,28 @@ TEST_CASE("rank and world size come from the launcher's environment", "[dist]") 
   CHECK_THROWS_WITH(rank_from_environment(), Catch::Contains("RANK=three"));
   unsetenv("RANK");
   unsetenv("WORLD_SIZE");
+}
+
+TEST_CASE("the GPU of a rank is its local rank modulo the visible devices", "[dist]") {
+  const char* names[] = {"LOCAL_RANK", "OMPI_COMM_WORLD_LOCAL_RANK", "MPI_LOCALRANKID", "SLURM_LOCALID"};
+  std::vector<std::pair<std::string, std::string>> saved;  // restored at the end (ctest may run under mpirun)
+  for (const char* name : names) {
+    if (const char* v = std::getenv(name)) saved.push_back({name, v});
+    unsetenv(name);
+  }
+  CHECK(local_rank_from_environment() == -1);
+  CHECK(device_for_this_process(8) == 0);  // a single process: device 0
+  setenv("SLURM_LOCALID", "5", 1);
+  CHECK(local_rank_from_environment() == 5);
+  CHECK(device_for_this_process(8) == 5);
+  CHECK(device_for_this_process(4) == 1);  // more ranks than GPUs: wraps (NCCL then refuses the sharing)
+  CHECK(device_for_this_process(1) == 0);  // the launcher set CUDA_VISIBLE_DEVICES per process
+  setenv("LOCAL_RANK", "2", 1);            // torchrun's comes first
+  CHECK(local_rank_from_environment() == 2);
+  setenv("LOCAL_RANK", "two", 1);          // not a number: the next variable is used
+  CHECK(local_rank_from_environment() == 5);
+  for (const char* name : names) unsetenv(name);
+  for (const auto& [name, value] : saved) setenv(name.c_str(), value.c_str(), 1);
 }
 
 TEST_CASE("Model over batch slices: the slices' losses and gradients add up to the whole batch's", "[dist][model]") {

@@ -90,7 +90,6 @@ void run_bench_step(const BenchStepArgs& a, Collectives& comm) {
                                 " ranks leaves ranks without samples\nHINT: --batch is the global batch");
   }
   const int slice = batch_slice(a.batch, comm.rank(), ranks).count();
-  if (ranks > 1) pick_gpu_for_local_rank(a.device);
   BackendChoice choice = make_backend(a.device, a.threads);
   Backend& backend = *choice.backend;
   backend.set_kernel_plan(a.conv_kernels);
@@ -181,9 +180,10 @@ void run_bench_step(const BenchStepArgs& a, Collectives& comm) {
   if (distributed) {
     std::printf("\n| all-reduce | bytes | in the step ms | share of the step | alone ms | bus GB/s |\n");
     std::printf("|---|---|---|---|---|---|\n");
+    char bus[32] = "-";  // no bus with one rank
+    if (ranks > 1) std::snprintf(bus, sizeof(bus), "%.2f", bus_gb_s);
     std::printf("| flat gradient | %.0f | %.3f | %.1f%% | %.3f | %s |\n", gradient_bytes, reduce_median,
-                100.0 * reduce_median / median, alone_median,
-                ranks > 1 ? std::to_string(bus_gb_s).substr(0, 6).c_str() : "-");
+                100.0 * reduce_median / median, alone_median, bus);
     std::printf("in the step: what backward waited for the sums, waiting for the slowest rank included; "
                 "alone: the same all-reduce after a barrier (medians of %d)\n", a.repeats);
   }

@@ -71,7 +71,6 @@ void train_on_every_rank(const TrainArgs& args, const CLI::App& cmd) {
   dist.interrupted = training_interrupt_flag();
   const std::unique_ptr<Collectives> comm = make_collectives(dist);
   const bool several = comm->size() > 1;
-  if (several) pick_gpu_for_local_rank(options.device);
   TrainResult r;
   try {
     options.settings = resolve_settings(args, cmd);

@@ -25,10 +25,6 @@ CLI::Option* add_device_option(CLI::App* cmd, std::string& device);
 // --dist-init, --rank, --world-size and --dist-timeout of train and bench step (dist_options.cc).
 void add_dist_options(CLI::App* cmd, DistOptions& dist);
 
-// Several processes on one machine with GPUs: unless the launcher chose (CUDA_VISIBLE_DEVICES), rank k of
-// a node takes GPU k. Call before the backend is made.
-void pick_gpu_for_local_rank(const std::string& device);
-
 // Exit code of the command that ran (0 unless a command set it).
 int& run_status();
 

@@ -1,7 +1,6 @@
 // The data-parallel options shared by train and bench step (--dist-init, --rank, --world-size,
-// --dist-timeout; engine/dist/collectives.h makes the transport they name), and the GPU a rank takes.
-#include <cstdlib>
-
+// --dist-timeout; engine/dist/collectives.h makes the transport they name). Which GPU a rank takes is the
+// CUDA backend's choice, by the launcher's local rank (engine/cuda/local_device.h).
 #include "engine/cli/commands.h"
 
 namespace fcn::cli {
@@ -17,16 +16,6 @@ void add_dist_options(CLI::App* cmd, DistOptions& dist) {
   cmd->add_option("--dist-timeout", dist.timeout_s,
                   "Seconds a rank waits for the others before naming the missing ones and stopping")
       ->capture_default_str();
-}
-
-void pick_gpu_for_local_rank(const std::string& device) {
-  if (device == "cpu" || std::getenv("CUDA_VISIBLE_DEVICES") != nullptr) return;
-  for (const char* name : {"OMPI_COMM_WORLD_LOCAL_RANK", "LOCAL_RANK", "SLURM_LOCALID"}) {
-    if (const char* local = std::getenv(name)) {
-      setenv("CUDA_VISIBLE_DEVICES", local, 1);
-      return;
-    }
-  }
 }
 
 }  // namespace fcn::cli
