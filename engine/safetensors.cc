@@ -15,6 +15,8 @@
 #include <set>
 #include <sstream>
 
+#include "io/json_input.h"
+
 namespace fcn {
 
 static_assert(std::endian::native == std::endian::little, "safetensors data is little-endian");
@@ -299,11 +301,10 @@ SafetensorsFile read_safetensors(const std::string& path) {
   };
   Json header;
   try {
-    header = Json::parse(file.begin() + 8, file.begin() + static_cast<std::ptrdiff_t>(data_start),
-                         note_duplicates);
-  } catch (const Json::parse_error& error) {
-    fail(path, static_cast<int64_t>(8 + (error.byte > 0 ? error.byte - 1 : 0)),
-         std::string("the header is not valid JSON: ") + error.what(), hint_corrupt);
+    const char* text = reinterpret_cast<const char*>(file.data()) + 8;
+    header = parse_json_input<Json>(text, text + header_length, note_duplicates);
+  } catch (const JsonInputError& error) {
+    fail(path, 8 + std::max<int64_t>(error.byte(), 0), std::string("the header is ") + error.what(), hint_corrupt);
   }
   if (!header.is_object())
     fail(path, 8, "the header is JSON but not an object", hint_corrupt);

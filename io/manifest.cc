@@ -6,10 +6,12 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <sstream>
 
 #include <nlohmann/json.hpp>
 
+#include "io/json_input.h"
 #include "io/tfrecord.h"
 
 namespace fcn {
@@ -102,9 +104,10 @@ Manifest load_manifest(const std::string& export_json_path) {
 
   nlohmann::json root;
   try {
-    root = nlohmann::json::parse(text.str());
-  } catch (const nlohmann::json::parse_error& e) {
-    throw manifest_error(export_json_path, std::string("not valid JSON (") + e.what() + ")");
+    root = parse_json_input<nlohmann::json>(text.str());
+  } catch (const JsonInputError& e) {
+    throw manifest_error(export_json_path, std::string(e.what()) +
+                                               (e.byte() >= 0 ? " at byte " + std::to_string(e.byte()) : ""));
   }
   if (!root.is_object()) throw manifest_error(export_json_path, "the top level is not a JSON object");
 
@@ -129,6 +132,21 @@ Manifest load_manifest(const std::string& export_json_path) {
     }
     manifest.tfrecord_paths.push_back(resolve_path(export_json_path, base, entry.get<std::string>(), i));
   }
+  // One file listed twice would put the same records in both splits (and twice in one).
+  std::map<std::string, size_t> first_listed;  // canonical path -> index
+  for (size_t i = 0; i < manifest.tfrecord_paths.size(); ++i) {
+    std::error_code error;
+    fs::path canonical = fs::weakly_canonical(manifest.tfrecord_paths[i], error);
+    if (error) canonical = manifest.tfrecord_paths[i];
+    const auto [it, inserted] = first_listed.emplace(canonical.string(), i);
+    if (!inserted) {
+      throw manifest_error(export_json_path,
+                           "tfrecord_paths[" + std::to_string(i) + "] and tfrecord_paths[" + std::to_string(it->second) +
+                               "] are the same file, " + canonical.string(),
+                           "HINT: list each .tfrecord file once: one listed twice would put its records in both the "
+                           "test and the training split.");
+    }
+  }
 
   auto legend_it = root.find("legend");
   if (legend_it == root.end()) throw manifest_error(export_json_path, "missing key \"legend\"");
@@ -145,10 +163,10 @@ Manifest load_manifest(const std::string& export_json_path) {
     } else if (value.is_number_float() && std::floor(value.get<double>()) == value.get<double>()) {
       number = value.get<double>();
     } else {
-      throw manifest_error(export_json_path, key + " is " + value.dump() + ", expected an integer 0..255");
+      throw manifest_error(export_json_path, key + " is " + describe_json_value(value) + ", expected an integer 0..255");
     }
     if (number < 0 || number > 255) {
-      throw manifest_error(export_json_path, key + " = " + value.dump() + " is outside 0..255 (label PNGs are 8-bit)");
+      throw manifest_error(export_json_path, key + " = " + describe_json_value(value) + " is outside 0..255 (label PNGs are 8-bit)");
     }
     manifest.legend.push_back(LegendClass{name, int(number)});
   }

@@ -2,6 +2,7 @@
 // DataError naming export.json for every malformed input.
 #include <catch2/catch.hpp>
 
+#include <filesystem>
 #include <fstream>
 #include <string>
 
@@ -94,12 +95,28 @@ TEST_CASE("manifest: malformed export.json gives a clear DataError", "[io][manif
       {R"({"tfrecord_paths": ["a.tfrecord"], "legend": {"a": -1}})", "outside 0..255"},
       {R"({"tfrecord_paths": ["a.tfrecord"], "legend": {"a": 1, "b": 1}})", "both use pixel value 1"},
       {R"({"tfrecord_paths": ["file://otherhost/a.tfrecord"], "legend": {"a": 1}})", "without a local absolute path"},
+      // The same file twice, however spelled: its records would land in both splits.
+      {R"({"tfrecord_paths": ["a.tfrecord", "./a.tfrecord"], "legend": {"a": 1}})", "are the same file"},
+      {R"({"tfrecord_paths": ["a.tfrecord", "b.tfrecord", "sub/../b.tfrecord"], "legend": {"a": 1}})",
+       "tfrecord_paths[2] and tfrecord_paths[1] are the same file"},
+      // Hostile JSON: a number past double's range, and a value nested too deep to describe or recurse into.
+      {R"({"tfrecord_paths": ["a.tfrecord"], "legend": {"a": 1e400}})", "a number out of range"},
+      {R"({"tfrecord_paths": ["a.tfrecord"], "legend": {"a": [[[[1]]]]}})", "legend[\"a\"] is an array of 1 values"},
   };
   for (const Case& c : cases) {
     INFO(c.json);
     expect_manifest_error(write_json(dir, c.json), DataError::Kind::kInvalid, c.needle);
   }
   expect_manifest_error(dir.file("missing.json"), DataError::Kind::kIo, "cannot open");
+  // 100,000 levels deep: refused while parsing, before anything could recurse over it (a crash before).
+  const std::string deep = std::string(100000, '[') + std::string(100000, ']');
+  expect_manifest_error(write_json(dir, R"({"tfrecord_paths": ["a.tfrecord"], "legend": {"a": )" + deep + "}}"),
+                        DataError::Kind::kInvalid, "nested deeper than 64 levels");
+  // A file reached through a symbolic link is the same file too.
+  std::ofstream(dir.file("real.tfrecord")) << "";
+  std::filesystem::create_symlink(dir.file("real.tfrecord"), dir.file("link.tfrecord"));
+  expect_manifest_error(write_json(dir, R"({"tfrecord_paths": ["real.tfrecord", "link.tfrecord"], "legend": {"a": 1}})"),
+                        DataError::Kind::kInvalid, "are the same file");
 }
 
 TEST_CASE("manifest: write_manifest round trips, manifest_from_tfrecords", "[io][manifest]") {

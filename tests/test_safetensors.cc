@@ -261,6 +261,11 @@ TEST_CASE("safetensors reader refuses malformed files with clear errors", "[safe
     expect_read_error(folder, raw_file("{\"w\xff\":1}", ""), "not valid JSON");  // not UTF-8
     expect_read_error(folder, raw_file("", ""), "not valid JSON");
   }
+  SECTION("hostile JSON: too deep to recurse into, or a number past double's range") {
+    const std::string deep = std::string(100000, '[') + std::string(100000, ']');
+    expect_read_error(folder, raw_file("{\"w\":" + deep + "}", ""), "nested deeper than 64 levels");
+    expect_read_error(folder, raw_file(R"({"__metadata__":{"a":1e400}})", ""), "a number out of range");
+  }
   SECTION("header that is not an object") {
     CHECK(expect_read_error(folder, raw_file("[1, 2]", ""), "not an object").offset == 8);
   }
