@@ -1,10 +1,14 @@
 // Checkpoint save/load on top of engine/safetensors.
 #include "engine/checkpoint.h"
 
+#include <charconv>
+#include <climits>
+#include <cmath>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 
 #include "engine/safetensors.h"
+#include "io/json_input.h"
 
 namespace fcn {
 
@@ -87,6 +91,67 @@ static const std::string& need(const std::map<std::string, std::string>& meta, c
   return it->second;
 }
 
+namespace {
+
+// Reads a checkpoint's metadata fields as checked values: every failure names the file and the field.
+struct MetadataReader {
+  const std::map<std::string, std::string>& meta;
+  const std::string& path;
+
+  [[noreturn]] void fail(const std::string& problem) const {
+    throw std::runtime_error("checkpoint " + path + ": damaged metadata: " + problem +
+                             "\nHINT: use an earlier checkpoint of the run");
+  }
+  nlohmann::json json(const std::string& key) const {
+    try {
+      return parse_json_input<nlohmann::json>(need(meta, key, path));
+    } catch (const JsonInputError& e) {
+      fail("\"" + key + "\" is " + e.what());
+    }
+  }
+  // An integer written as text ("step": "12"), within [lo, hi].
+  template <class T = int64_t>
+  T integer(const std::string& key, T lo, T hi) const {
+    const std::string& text = need(meta, key, path);
+    T value = 0;
+    const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (error != std::errc() || end != text.data() + text.size()) fail("\"" + key + "\" is not an integer");
+    if (value < lo || value > hi) {
+      fail("\"" + key + "\" = " + text + " is outside " + std::to_string(lo) + ".." + std::to_string(hi));
+    }
+    return value;
+  }
+  // An integer field of a JSON object, within [lo, hi].
+  int64_t integer(const nlohmann::json& object, const std::string& where, const std::string& key, int64_t lo,
+                  int64_t hi) const {
+    const auto it = object.is_object() ? object.find(key) : object.end();
+    if (it == object.end() || !it->is_number_integer()) fail(where + "." + key + " is missing or not an integer");
+    const int64_t value = it->is_number_unsigned() && it->get<uint64_t>() > uint64_t(INT64_MAX)
+                              ? INT64_MAX
+                              : it->get<int64_t>();
+    if (value < lo || value > hi) {
+      fail(where + "." + key + " = " + describe_json_value(*it) + " is outside " + std::to_string(lo) + ".." +
+           std::to_string(hi));
+    }
+    return value;
+  }
+  // A finite number: a JSON text of its own, or a field of a JSON object.
+  double number(const std::string& key) const { return finite(json(key), key); }
+  double number(const nlohmann::json& object, const std::string& where, const std::string& key) const {
+    const auto it = object.is_object() ? object.find(key) : object.end();
+    if (it == object.end()) fail(where + "." + key + " is missing");
+    return finite(*it, where + "." + key);
+  }
+  double finite(const nlohmann::json& value, const std::string& what) const {
+    if (!value.is_number() || !std::isfinite(value.get<double>())) {
+      fail(what + " is " + describe_json_value(value) + ", expected a finite number");
+    }
+    return value.get<double>();
+  }
+};
+
+}  // namespace
+
 CheckpointState load_checkpoint(const std::string& path) {
   SafetensorsFile file = read_safetensors(path);
   const auto& meta = file.metadata;
@@ -98,39 +163,56 @@ CheckpointState load_checkpoint(const std::string& path) {
   }
   CheckpointState state;
   RunSettings& s = state.settings;
+  const MetadataReader read{meta, path};
+  const nlohmann::json model = read.json("model");
+  s.model.in_channels = int(read.integer(model, "model", "in_channels", 1, 64));
+  s.model.channels = int(read.integer(model, "model", "channels", 1, 4096));
+  s.model.layers = int(read.integer(model, "model", "layers", 1, 64));
+  s.model.kernel = int(read.integer(model, "model", "kernel", 1, 31));
+  s.model.classes = int(read.integer(model, "model", "classes", 1, 255));
+  if (s.model.kernel % 2 == 0) read.fail("model.kernel = " + std::to_string(s.model.kernel) + " is not odd");
+  s.seed = read.integer<uint64_t>("seed", 0, UINT64_MAX);
+  s.batch = int(read.integer<int64_t>("batch", 1, 1 << 20));
+  s.size = int(read.integer<int64_t>("size", 1, 1 << 20));
+  const nlohmann::json adam = read.json("adam");
+  s.adam.lr = float(read.number(adam, "adam", "lr"));
+  s.adam.beta1 = float(read.number(adam, "adam", "beta1"));
+  s.adam.beta2 = float(read.number(adam, "adam", "beta2"));
+  s.adam.eps = float(read.number(adam, "adam", "eps"));
+  s.weight_decay = float(read.number("weight_decay"));
+  s.test_fraction = read.number("test_fraction");
   try {
-    auto m = nlohmann::json::parse(need(meta, "model", path));
-    s.model.in_channels = m.at("in_channels");
-    s.model.channels = m.at("channels");
-    s.model.layers = m.at("layers");
-    s.model.kernel = m.at("kernel");
-    s.model.classes = m.at("classes");
-    s.seed = std::stoull(need(meta, "seed", path));
-    s.batch = std::stoi(need(meta, "batch", path));
-    s.size = std::stoi(need(meta, "size", path));
-    auto adam = nlohmann::json::parse(need(meta, "adam", path));
-    s.adam.lr = adam.at("lr");
-    s.adam.beta1 = adam.at("beta1");
-    s.adam.beta2 = adam.at("beta2");
-    s.adam.eps = adam.at("eps");
-    s.weight_decay = nlohmann::json::parse(need(meta, "weight_decay", path)).get<float>();
     s.reduction = parse_reduction(need(meta, "loss_reduction", path));
     s.mapping = parse_mapping(need(meta, "resize", path));
-    s.nearest_targets = need(meta, "nearest_targets", path) == "true";
-    s.test_fraction = nlohmann::json::parse(need(meta, "test_fraction", path)).get<double>();
-    s.shuffle_buffer = std::stoll(need(meta, "shuffle_buffer", path));
-    s.class_values = nlohmann::json::parse(need(meta, "class_values", path)).get<std::vector<int>>();
-    s.class_names = nlohmann::json::parse(need(meta, "class_names", path)).get<std::vector<std::string>>();
-    state.step = std::stoll(need(meta, "step", path));
-    state.train_samples_produced =
-        nlohmann::json::parse(need(meta, "loader", path)).at("train_samples_produced").get<int64_t>();
-    if (auto plan = meta.find("kernel_plan"); plan != meta.end()) state.kernel_plan = plan->second;  // optional
-  } catch (const nlohmann::json::exception& e) {
-    throw std::runtime_error("checkpoint " + path + ": damaged metadata (" + e.what() +
-                             ")\nHINT: use an earlier checkpoint of the run");
-  } catch (const std::logic_error& e) {  // stoi and friends
-    throw std::runtime_error("checkpoint " + path + ": damaged metadata (" + e.what() +
-                             ")\nHINT: use an earlier checkpoint of the run");
+  } catch (const std::invalid_argument& e) {
+    read.fail(e.what());
+  }
+  s.nearest_targets = need(meta, "nearest_targets", path) == "true";
+  s.shuffle_buffer = read.integer<int64_t>("shuffle_buffer", 0, 1 << 30);
+  const nlohmann::json values = read.json("class_values");
+  const nlohmann::json names = read.json("class_names");
+  if (!values.is_array() || !names.is_array() || values.size() != names.size() || values.size() > 255) {
+    read.fail("class_values and class_names are not two arrays of the same length (at most 255)");
+  }
+  for (size_t i = 0; i < values.size(); ++i) {
+    if (!values[i].is_number_integer() || values[i].get<int64_t>() < 0 || values[i].get<int64_t>() > 255 ||
+        !names[i].is_string()) {
+      read.fail("class " + std::to_string(i) + " is not a pixel value 0..255 with a name");
+    }
+    s.class_values.push_back(int(values[i].get<int64_t>()));
+    s.class_names.push_back(names[i].get<std::string>());
+  }
+  state.step = read.integer<int64_t>("step", 0, INT64_MAX);
+  state.train_samples_produced = read.integer(read.json("loader"), "loader", "train_samples_produced", 0, INT64_MAX);
+  if (auto plan = meta.find("kernel_plan"); plan != meta.end()) state.kernel_plan = plan->second;  // optional
+
+  // The tensors must be in the file before anything the model settings ask for is allocated.
+  int64_t stored_bytes = 0;
+  for (const SafetensorsTensor& t : file.tensors) stored_bytes += int64_t(t.bytes.size());
+  const double wanted_bytes = 3.0 * 4.0 * double(parameter_count(s.model));  // params, Adam m and v
+  if (wanted_bytes > double(stored_bytes)) {
+    read.fail("the model " + s.model.describe() + " needs " + std::to_string(int64_t(wanted_bytes)) +
+              " bytes of tensors, the file holds " + std::to_string(stored_bytes));
   }
   const auto layout = parameter_layout(s.model);
   const int64_t count = parameter_count(s.model);

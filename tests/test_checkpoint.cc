@@ -105,6 +105,45 @@ TEST_CASE("loading refuses missing, foreign and damaged checkpoints with a hint"
   write_safetensors(dir + "/damaged.safetensors", file.tensors, file.metadata);
   CHECK_THROWS_WITH(load_checkpoint(dir + "/damaged.safetensors"), Catch::Contains("damaged metadata"));
 
+  // Settings outside their ranges are refused by name before anything is allocated (before: undefined
+  // behaviour, std::length_error, or a terabyte asked for).
+  struct Damage {
+    const char* key;
+    std::string value;
+    const char* needle;
+  };
+  const std::string model = R"({"in_channels":3,"channels":4,"layers":2,"kernel":3,"classes":1})";
+  auto with = [&model](const std::string& from, const std::string& to) {
+    std::string m = model;
+    m.replace(m.find(from), from.size(), to);
+    return m;
+  };
+  const Damage damages[] = {
+      {"model", with("\"channels\":4", "\"channels\":-1"), "model.channels = -1 is outside 1..4096"},
+      {"model", with("\"in_channels\":3", "\"in_channels\":1e10"), "model.in_channels is missing or not an integer"},
+      {"model", with("\"layers\":2", "\"layers\":2000000000"), "model.layers = 2000000000 is outside 1..64"},
+      {"model", with("\"kernel\":3", "\"kernel\":4"), "model.kernel = 4 is not odd"},
+      {"model", with("\"channels\":4", "\"channels\":4096"), "needs"},  // fits the ranges, not the file
+      {"model", "[" + model + "]", "model.in_channels is missing"},
+      {"step", "99999999999999999999", "\"step\" is not an integer"},
+      {"step", "12abc", "\"step\" is not an integer"},
+      {"batch", "0", "\"batch\" = 0 is outside 1..1048576"},
+      {"adam", R"({"lr":1e400,"beta1":0.9,"beta2":0.999,"eps":1e-8})", "\"adam\" is a number out of range"},
+      {"weight_decay", "NaN", "\"weight_decay\" is not valid JSON"},
+      {"class_values", "[300]", "class 0 is not a pixel value 0..255"},
+      {"class_names", "[\"car\", \"bus\"]", "not two arrays of the same length"},
+      {"loader", R"({"train_samples_produced":-5})", "loader.train_samples_produced = -5 is outside"},
+      {"resize", "sideways", "unknown resize mapping"},
+  };
+  for (const Damage& d : damages) {
+    INFO(d.key << " = " << d.value);
+    SafetensorsFile changed = read_safetensors(dir + "/good.safetensors");
+    changed.metadata[d.key] = d.value;
+    write_safetensors(dir + "/damaged.safetensors", changed.tensors, changed.metadata);
+    CHECK_THROWS_WITH(load_checkpoint(dir + "/damaged.safetensors"),
+                      Catch::Contains("damaged metadata") && Catch::Contains(d.needle) && Catch::Contains("HINT"));
+  }
+
   // A truncated file (a crash can't produce one, a bad copy can).
   std::filesystem::resize_file(dir + "/good.safetensors", 100);
   CHECK_THROWS(load_checkpoint(dir + "/good.safetensors"));
