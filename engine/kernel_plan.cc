@@ -1,6 +1,7 @@
 // Parsing, formatting and choosing kernel plans (see kernel_plan.h).
 #include "engine/kernel_plan.h"
 
+#include <charconv>
 #include <cstdio>
 #include <sstream>
 #include <stdexcept>
@@ -16,15 +17,30 @@ namespace {
 
 bool valid_version(int v) { return v >= kFirstConvVersion && v <= kLastConvVersion; }
 
-// One "3x3:3>64=3,3,4" entry; sscanf's %n proves the whole entry was consumed.
+// Reads a decimal int at `cursor` and the character after it (`then`, or the end for '\0'); false when
+// the digits are missing, do not fit an int, or the next character differs.
+bool read_int_then(const char*& cursor, const char* end, int& value, char then) {
+  const auto [after, error] = std::from_chars(cursor, end, value);
+  if (error != std::errc()) return false;  // no digits, or out of int's range (never wrapped)
+  cursor = after;
+  if (then == '\0') return cursor == end;
+  if (cursor == end || *cursor != then) return false;
+  ++cursor;
+  return true;
+}
+
+// One "3x3:3>64=3,3,4" entry, read field by field with checked conversions.
 std::pair<ConvKernelKey, ConvVersions> parse_entry(const std::string& entry, const std::string& text) {
   ConvKernelKey key;
   int kernel_w = 0;
   ConvVersions v{};
-  int consumed = -1;
-  const int fields = std::sscanf(entry.c_str(), "%dx%d:%d>%d=%d,%d,%d%n", &key.kernel, &kernel_w,
-                                 &key.in_channels, &key.out_channels, &v[0], &v[1], &v[2], &consumed);
-  if (fields != 7 || consumed != int(entry.size())) bad_plan(text, "cannot read the entry '" + entry + "'");
+  const char* cursor = entry.data();
+  const char* end = entry.data() + entry.size();
+  const bool read = read_int_then(cursor, end, key.kernel, 'x') && read_int_then(cursor, end, kernel_w, ':') &&
+                    read_int_then(cursor, end, key.in_channels, '>') &&
+                    read_int_then(cursor, end, key.out_channels, '=') && read_int_then(cursor, end, v[0], ',') &&
+                    read_int_then(cursor, end, v[1], ',') && read_int_then(cursor, end, v[2], '\0');
+  if (!read) bad_plan(text, "cannot read the entry '" + entry + "' (numbers must fit an int)");
   if (key.kernel != kernel_w || key.kernel < 1 || key.kernel % 2 == 0) {
     bad_plan(text, "'" + entry + "' has a kernel that is not square and odd");
   }

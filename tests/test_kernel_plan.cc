@@ -24,7 +24,9 @@ TEST_CASE("parse_kernel_plan reads auto, one version, and a plan text", "[kernel
 TEST_CASE("parse_kernel_plan refuses malformed plans and says what to write", "[kernel_plan]") {
   const char* bad[] = {"", "v0", "v5", "fast", "3x3:3>64=3,3", "3x3:3>64=3,3,4,", "3x3:3>64=3,3,9",
                        "3x5:3>64=3,3,3", "2x2:3>64=3,3,3", "3x3:0>64=3,3,3", "3x3:3>64=3,3,3;3x3:3>64=2,2,2",
-                       "3x3:3>64=3,3,3;"};
+                       "3x3:3>64=3,3,3;", "3x3:3>64=3,3,3 ", "3x3:3> 64=3,3,3", "x3:3>64=3,3,3",
+                       // past int's range: sscanf's %d wrapped this one into the valid 3x3:3>64=3,3,3
+                       "4294967299x4294967299:3>64=3,3,3", "3x3:3>99999999999=3,3,3"};
   for (const char* text : bad) {
     INFO("plan '" << text << "'");
     try {
@@ -35,6 +37,7 @@ TEST_CASE("parse_kernel_plan refuses malformed plans and says what to write", "[
       CHECK_THAT(e.what(), Catch::Contains("HINT"));
     }
   }
+  CHECK_THROWS_WITH(parse_kernel_plan("4294967299x4294967299:3>64=3,3,3"), Catch::Contains("numbers must fit an int"));
 }
 
 TEST_CASE("format_kernel_plan writes what parse_kernel_plan reads back", "[kernel_plan]") {
