@@ -165,11 +165,11 @@ CheckpointState load_checkpoint(const std::string& path) {
   RunSettings& s = state.settings;
   const MetadataReader read{meta, path};
   const nlohmann::json model = read.json("model");
-  s.model.in_channels = int(read.integer(model, "model", "in_channels", 1, 64));
-  s.model.channels = int(read.integer(model, "model", "channels", 1, 4096));
-  s.model.layers = int(read.integer(model, "model", "layers", 1, 64));
-  s.model.kernel = int(read.integer(model, "model", "kernel", 1, 31));
-  s.model.classes = int(read.integer(model, "model", "classes", 1, 255));
+  s.model.in_channels = int(read.integer(model, "model", "in_channels", 1, ModelLimits::kMaxInChannels));
+  s.model.channels = int(read.integer(model, "model", "channels", 1, ModelLimits::kMaxChannels));
+  s.model.layers = int(read.integer(model, "model", "layers", 1, ModelLimits::kMaxLayers));
+  s.model.kernel = int(read.integer(model, "model", "kernel", 1, ModelLimits::kMaxKernel));
+  s.model.classes = int(read.integer(model, "model", "classes", 1, ModelLimits::kMaxClasses));
   if (s.model.kernel % 2 == 0) read.fail("model.kernel = " + std::to_string(s.model.kernel) + " is not odd");
   s.seed = read.integer<uint64_t>("seed", 0, UINT64_MAX);
   s.batch = int(read.integer<int64_t>("batch", 1, 1 << 20));

@@ -23,6 +23,15 @@ struct ModelConfig {
   std::string describe() const;  // "3 -> 2 x conv3x3(64) -> conv1x1(1)"
 };
 
+// The largest model a run or a checkpoint may describe (engine/train_checks.cc, engine/checkpoint.cc).
+struct ModelLimits {
+  static constexpr int kMaxInChannels = 64;
+  static constexpr int kMaxChannels = 4096;
+  static constexpr int kMaxLayers = 64;
+  static constexpr int kMaxKernel = 31;
+  static constexpr int kMaxClasses = 255;
+};
+
 // One named tensor inside the flat parameter buffer. Conv weights are HWIO [K, K, Cin, Cout].
 struct TensorInfo {
   std::string name;              // conv1.weight, conv1.bias, ..., logits.weight, logits.bias

@@ -16,6 +16,7 @@
 #include "engine/kernel_plan.h"
 #include "engine/progress.h"
 #include "engine/run_log.h"
+#include "engine/train_checks.h"
 #include "io/loader.h"
 
 namespace fcn {
@@ -166,9 +167,7 @@ TrainResult run_training(const TrainOptions& options, Collectives& comm) {
   const int rank = comm.rank();
   const int ranks = comm.size();
   const bool root = rank == 0;  // the rank that prints, logs and writes checkpoints
-  if (options.steps < 0) throw std::invalid_argument("--steps must be >= 0");
-  if (s.batch < 1) throw std::invalid_argument("--batch must be >= 1");
-  if (s.size < 1) throw std::invalid_argument("--size must be >= 1");
+  check_train_options(options);
   if (s.class_values.empty()) throw std::invalid_argument("the legend has no classes");
   if (s.batch < ranks) {
     throw std::invalid_argument("--batch " + std::to_string(s.batch) + " over " + std::to_string(ranks) +

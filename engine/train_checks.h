@@ -1,0 +1,19 @@
+// The ranges every training setting must lie in, checked before anything is read or allocated, with
+// messages that name the flag and its valid range ("--lr must be a finite number > 0, got nan"). The same
+// model ranges (ModelLimits, engine/model.h) bound what a checkpoint may ask for.
+#pragma once
+#include <cstdint>
+#include <string>
+
+#include "engine/trainer.h"
+
+namespace fcn {
+
+// "" when every field of the model lies in its range, else what is wrong, naming the field by its flag
+// ("--channels must be 1..4096, got -1").
+std::string model_config_problem(const ModelConfig& model);
+
+// Throws std::invalid_argument naming the first setting outside its range, with the range.
+void check_train_options(const TrainOptions& options);
+
+}  // namespace fcn
