@@ -119,8 +119,10 @@ TEST_CASE("fcn train writes metrics, TensorBoard logs and checkpoints, and fcn p
   CHECK_THAT(bad_input.output, Catch::Contains("export.json"));
 }
 
-TEST_CASE("Ctrl-C during training saves a checkpoint of the last completed step and exits 130", "[cli]") {
-  const std::string dir = fcn::test::temp_dir("cli_interrupt");
+TEST_CASE("Ctrl-C or SIGTERM during training saves the last completed step and exits 128 + signal", "[cli]") {
+  const int signal_number = GENERATE(SIGINT, SIGTERM);  // exit 130 and 143, as shells report them
+  INFO("signal " << signal_number);
+  const std::string dir = fcn::test::temp_dir("cli_interrupt_" + std::to_string(signal_number));
   fcn::test::write_tiny_export(dir, 8);
   const std::string binary = fcn::test::fcn_binary();
   const std::string export_path = dir + "/export.json", run_dir = dir + "/run";
@@ -141,11 +143,11 @@ TEST_CASE("Ctrl-C during training saves a checkpoint of the last completed step 
   };
   for (int i = 0; i < 600 && count_train_lines() < 3; ++i) usleep(100000);
   REQUIRE(count_train_lines() >= 3);
-  kill(pid, SIGINT);
+  kill(pid, signal_number);
   int status = 0;
   REQUIRE(waitpid(pid, &status, 0) == pid);
   REQUIRE(WIFEXITED(status));
-  CHECK(WEXITSTATUS(status) == 130);
+  CHECK(WEXITSTATUS(status) == 128 + signal_number);
   // The checkpoint holds exactly the steps that were logged.
   auto checkpoint = fcn::load_checkpoint(run_dir + "/latest.safetensors");
   CHECK(checkpoint.step == count_train_lines());

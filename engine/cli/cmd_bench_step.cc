@@ -198,12 +198,12 @@ void add_bench_step_command(CLI::App& bench) {
   cmd->add_option("--threads", a->threads, "CPU threads (0: all cores)")->capture_default_str();
   cmd->add_option("--conv-kernels", a->conv_kernels, "CUDA conv versions: auto | v1..v4 | a plan (as fcn train)")
       ->capture_default_str();
-  cmd->add_option("--size", a->size, "Image size")->check(CLI::PositiveNumber)->capture_default_str();
-  cmd->add_option("--batch", a->batch, "Batch size")->check(CLI::PositiveNumber)->capture_default_str();
-  cmd->add_option("--channels", a->channels, "Hidden width")->check(CLI::PositiveNumber)->capture_default_str();
-  cmd->add_option("--classes", a->classes, "Logits per pixel")->check(CLI::PositiveNumber)->capture_default_str();
-  cmd->add_option("--repeats", a->repeats, "Timed steps")->check(CLI::PositiveNumber)->capture_default_str();
-  cmd->add_option("--warmup", a->warmup, "Untimed steps first")->check(CLI::NonNegativeNumber)->capture_default_str();
+  cmd->add_option("--size", a->size, "Image size")->check(at_least(1))->capture_default_str();
+  cmd->add_option("--batch", a->batch, "Batch size")->check(at_least(1))->capture_default_str();
+  cmd->add_option("--channels", a->channels, "Hidden width")->check(at_least(1))->capture_default_str();
+  cmd->add_option("--classes", a->classes, "Logits per pixel")->check(at_least(1))->capture_default_str();
+  cmd->add_option("--repeats", a->repeats, "Timed steps")->check(at_least(1))->capture_default_str();
+  cmd->add_option("--warmup", a->warmup, "Untimed steps first")->check(at_least(0))->capture_default_str();
   cmd->add_flag("--json", a->json, "One JSON line instead of the table");
   add_dist_options(cmd, a->dist);
   cmd->footer("Under mpirun -np N, --batch stays the global batch and the table adds the gradient "

@@ -233,7 +233,7 @@ void add_inspect_command(CLI::App& app) {
       ->check(CLI::IsMember({"legacy", "half-pixel"}));
   cmd->add_flag("--skip-corrupted", opt->skip_corrupted, "skip bad records, count and report them");
   cmd->add_option("--limit", opt->limit, "only the first N records in export order (the test split comes first)")
-      ->check(CLI::PositiveNumber);
+      ->check(at_least(1));
   cmd->callback([opt] {
     run_inspect(*opt);
     run_status() = 0;

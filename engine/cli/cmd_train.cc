@@ -106,11 +106,11 @@ void add_train_command(CLI::App& app) {
   CLI::App* cmd = app.add_subcommand("train", "Train the FCN on a Labelbox export (export.json)");
   cmd->add_option("--export", o.export_path, "export.json of the dataset")->required();
   cmd->add_option("--steps", o.steps, "Total training steps of the run (with --resume: up to this step)")
-      ->check(CLI::NonNegativeNumber)
+      ->check(at_least(0))
       ->capture_default_str();
-  cmd->add_option("--batch", s.batch, "Images per batch")->check(CLI::PositiveNumber)->capture_default_str();
+  cmd->add_option("--batch", s.batch, "Images per batch")->check(at_least(1))->capture_default_str();
   cmd->add_option("--size", s.size, "Images are resized to SIZE x SIZE")
-      ->check(CLI::PositiveNumber)
+      ->check(at_least(1))
       ->capture_default_str();
   cmd->add_option("--lr", args->lr, "Adam learning rate")->capture_default_str();
   cmd->add_option("--beta1", s.adam.beta1, "Adam beta1")->capture_default_str();
@@ -155,7 +155,7 @@ void add_train_command(CLI::App& app) {
   add_dist_options(cmd, args->dist);
   cmd->add_option("--check-every", o.check_every, "Several processes: compare the ranks' parameters every K steps "
                   "(0: only at checkpoints)")
-      ->check(CLI::NonNegativeNumber)
+      ->check(at_least(0))
       ->capture_default_str();
   cmd->callback([args, cmd] { train_on_every_rank(*args, *cmd); });
 }

@@ -25,6 +25,9 @@ CLI::Option* add_device_option(CLI::App* cmd, std::string& device);
 // --dist-init, --rank, --world-size and --dist-timeout of train and bench step (dist_options.cc).
 void add_dist_options(CLI::App* cmd, DistOptions& dist);
 
+// An integer option's check: at least `lo`, worded "must be at least 1, got 0" (validators.cc).
+CLI::Validator at_least(int64_t lo);
+
 // Exit code of the command that ran (0 unless a command set it).
 int& run_status();
 
