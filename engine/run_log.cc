@@ -1,6 +1,7 @@
 // RunLog (see run_log.h).
 #include "engine/run_log.h"
 
+#include <cmath>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
@@ -40,7 +41,7 @@ void RunLog::evaluation(int64_t step, double loss, double iou, double pixel_accu
                              {"pixel_accuracy", pixel_accuracy}}.dump()
            << "\n";
   test_events_->add_scalar("loss", step, float(loss));
-  test_events_->add_scalar("iou", step, float(iou));
+  if (!std::isnan(iou)) test_events_->add_scalar("iou", step, float(iou));  // undefined: null in metrics.jsonl
   test_events_->add_scalar("pixel_accuracy", step, float(pixel_accuracy));
 }
 

@@ -58,7 +58,8 @@ double adam_lr_t(const AdamConfig& a, int64_t t) {
 }
 
 struct EvalResult {
-  double loss_per_image = 0.0;
+  int64_t images_evaluated = 0;   // over every rank (0: an empty test split)
+  double loss_per_image = NAN;    // NaN when nothing was evaluated
   EvalCounts counts;
   std::vector<EvalImage> images;
 };
@@ -117,10 +118,10 @@ EvalResult evaluate(Model& model, Backend& backend, Loader& loader, const RunSet
     c.false_negative = counts[2];
     c.true_negative = counts[3];
   }
-  if (s.reduction == LossReduction::kMean) {
-    result.loss_per_image = images ? loss_sum / double(images * pixels * classes) : 0.0;
-  } else {
-    result.loss_per_image = images ? loss_sum / double(images) : 0.0;
+  result.images_evaluated = images;
+  if (images > 0) {
+    result.loss_per_image =
+        loss_sum / double(s.reduction == LossReduction::kMean ? images * pixels * classes : images);
   }
   return result;
 }
@@ -140,6 +141,13 @@ std::string checkpoint_path(const std::string& run_dir, int64_t step) {
 }
 
 }  // namespace
+
+std::string iou_text(double iou) {
+  if (std::isnan(iou)) return "undefined (no positive pixel in the targets or the predictions)";
+  char text[32];
+  std::snprintf(text, sizeof(text), "%.4f", iou);
+  return text;
+}
 
 std::string kernel_plan_for_run(const std::string& conv_kernels, const std::string& checkpoint_plan) {
   parse_kernel_plan(conv_kernels);  // a bad --conv-kernels is an error on every device
@@ -296,6 +304,7 @@ TrainResult run_training(const TrainOptions& options, Collectives& comm) {
   };
   auto run_eval = [&](int64_t step) {
     EvalResult e = evaluate(model, backend, loader, s, options.log_images, comm, step);
+    if (e.images_evaluated == 0) return e;  // an empty test split: nothing to report (the caller says so)
     result.test_loss = e.loss_per_image;
     result.test_iou = e.counts.iou();
     result.test_pixel_accuracy = e.counts.pixel_accuracy();
@@ -352,10 +361,18 @@ TrainResult run_training(const TrainOptions& options, Collectives& comm) {
       const bool last = step == options.steps;
       if (last || (options.eval_every > 0 && step % options.eval_every == 0)) {
         progress.pause();
-        run_eval(step);
+        const EvalResult e = run_eval(step);
         if (root) {
-          std::printf("eval  step %lld: test loss/image %.4f  IoU %.4f  pixel accuracy %.4f\n",
-                      static_cast<long long>(step), result.test_loss, result.test_iou, result.test_pixel_accuracy);
+          if (e.images_evaluated == 0) {
+            std::printf("eval  step %lld: not evaluated: the test split holds no images (--test-fraction %g of %lld "
+                        "records)\n",
+                        static_cast<long long>(step), s.test_fraction, static_cast<long long>(loader.test_records() +
+                                                                                              loader.train_records()));
+          } else {
+            std::printf("eval  step %lld: test loss/image %.4f  IoU %s  pixel accuracy %.4f\n",
+                        static_cast<long long>(step), result.test_loss, iou_text(result.test_iou).c_str(),
+                        result.test_pixel_accuracy);
+          }
           std::fflush(stdout);
         }
       }

@@ -31,6 +31,9 @@ struct TrainOptions {
   int64_t check_every = 100;      // data parallel: compare the ranks' parameter checksums every K steps
 };
 
+// "0.8123", or "undefined (...)" for an IoU with no positive pixel in the targets or the predictions.
+std::string iou_text(double iou);
+
 struct TrainResult {
   int64_t final_step = 0;
   double last_train_loss = 0.0;

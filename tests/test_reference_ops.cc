@@ -227,5 +227,10 @@ TEST_CASE("eval counts: confusion matrix, IoU and pixel accuracy", "[ops][cpu]")
   CHECK(sum.true_positive == 4);
   CHECK(sum.true_negative == 2);
   CHECK(sum.iou() == Approx(2.0 / 5.0));
-  CHECK(EvalCounts{}.iou() == 1.0);  // no positives anywhere: a perfect score
+  CHECK(std::isnan(EvalCounts{}.iou()));  // nothing counted: undefined, never a perfect 1
+  CHECK(std::isnan(EvalCounts{}.pixel_accuracy()));
+  EvalCounts negatives_only;
+  negatives_only.true_negative = 10;
+  CHECK(std::isnan(negatives_only.iou()));  // no positive pixel in targets or predictions: undefined
+  CHECK(negatives_only.pixel_accuracy() == 1.0);
 }

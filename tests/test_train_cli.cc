@@ -6,11 +6,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "engine/checkpoint.h"
+#include "engine/trainer.h"
 #include "io/image_codec.h"
 #include "tests/cli_runner.h"
 #include "tests/tiny_export.h"
@@ -151,4 +153,23 @@ TEST_CASE("Ctrl-C or SIGTERM during training saves the last completed step and e
   // The checkpoint holds exactly the steps that were logged.
   auto checkpoint = fcn::load_checkpoint(run_dir + "/latest.safetensors");
   CHECK(checkpoint.step == count_train_lines());
+}
+
+TEST_CASE("an empty test split reports no IoU, accuracy or loss, and says why", "[cli]") {
+  const std::string dir = fcn::test::temp_dir("cli_empty_test_split");
+  fcn::test::write_tiny_export(dir, 4);
+  const auto run = fcn::test::run_fcn("train --export " + dir + "/export.json --device cpu --threads 1 --size 16 "
+                                      "--batch 2 --channels 4 --steps 2 --test-fraction 0 --run-dir " + dir + "/run");
+  INFO(run.output);
+  CHECK(run.exit_code == 0);
+  CHECK_THAT(run.output, Catch::Contains("not evaluated: the test split holds no images"));
+  CHECK_THAT(run.output, !Catch::Contains("IoU 1.0000"));  // what an empty split reported before
+  CHECK_THAT(run.output, Catch::Contains("| not evaluated"));
+  std::ifstream metrics(dir + "/run/metrics.jsonl");
+  for (std::string line; std::getline(metrics, line);) CHECK(line.find("\"test\"") == std::string::npos);
+}
+
+TEST_CASE("iou_text prints an IoU, or says it is undefined", "[cli]") {
+  CHECK(fcn::iou_text(0.81234) == "0.8123");
+  CHECK(fcn::iou_text(std::nan("")).rfind("undefined", 0) == 0);
 }

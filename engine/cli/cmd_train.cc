@@ -88,9 +88,9 @@ void train_on_every_rank(const TrainArgs& args, const CLI::App& cmd) {
   std::printf("done: %lld steps in %.1f s | train loss %.4f", static_cast<long long>(r.final_step),
               r.wall_seconds, r.last_train_loss);
   if (r.evaluated) {
-    std::printf(" | test IoU %.4f | pixel accuracy %.4f\n", r.test_iou, r.test_pixel_accuracy);
+    std::printf(" | test IoU %s | pixel accuracy %.4f\n", iou_text(r.test_iou).c_str(), r.test_pixel_accuracy);
   } else {
-    std::printf(" | not evaluated\n");
+    std::printf(" | not evaluated (the test split is empty, or no step ran)\n");
   }
   std::printf("run: %s (metrics.jsonl, train/ and test/ for `tensorboard --logdir %s`)\n",
               options.run_dir.c_str(), options.run_dir.c_str());

@@ -151,12 +151,12 @@ EvalCounts& EvalCounts::operator+=(const EvalCounts& o) {
 
 double EvalCounts::iou() const {
   const int64_t denominator = true_positive + false_positive + false_negative;
-  return denominator == 0 ? 1.0 : double(true_positive) / double(denominator);
+  return denominator == 0 ? std::nan("") : double(true_positive) / double(denominator);
 }
 
 double EvalCounts::pixel_accuracy() const {
   const int64_t all = true_positive + false_positive + false_negative + true_negative;
-  return all == 0 ? 1.0 : double(true_positive + true_negative) / double(all);
+  return all == 0 ? std::nan("") : double(true_positive + true_negative) / double(all);
 }
 
 EvalCounts eval_counts_ref(const float* logits, const float* targets, int64_t n) {

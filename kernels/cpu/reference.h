@@ -98,8 +98,10 @@ struct EvalCounts {
   int64_t false_negative = 0;
   int64_t true_negative = 0;
   EvalCounts& operator+=(const EvalCounts& o);
-  double iou() const;             // tp / (tp + fp + fn); 1 when the denominator is 0
-  double pixel_accuracy() const;  // (tp + tn) / all
+  // tp / (tp + fp + fn). Undefined (NaN) when no pixel is positive in the targets or the predictions, as
+  // TensorFlow's IoU metrics leave such a class out: never reported as a perfect 1.
+  double iou() const;
+  double pixel_accuracy() const;  // (tp + tn) / all; NaN when nothing was counted
 };
 EvalCounts eval_counts_ref(const float* logits, const float* targets, int64_t n);
 
