@@ -15,6 +15,7 @@
 #include <set>
 #include <sstream>
 
+#include "io/file_checks.h"
 #include "io/json_input.h"
 
 namespace fcn {
@@ -149,6 +150,11 @@ void fsync_folder(const std::string& path) {
 // ---- reading ------------------------------------------------------------------------------------
 
 std::vector<uint8_t> read_whole_file(const std::string& path) {
+  if (regular_file_problem(path) == "is a directory") {
+    const bool has_latest = regular_file_problem(path + "/latest.safetensors").empty();
+    fail(path, -1, "is a directory, not a safetensors file",
+         has_latest ? "pass " + path + "/latest.safetensors (the run's last checkpoint)" : "pass a file inside it");
+  }
   std::ifstream in(path, std::ios::binary);
   if (!in) fail(path, -1, "cannot open for reading: " + errno_text(), "check the path");
   in.seekg(0, std::ios::end);

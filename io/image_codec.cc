@@ -13,6 +13,8 @@
 #include <stb_image.h>
 #include <stb_image_write.h>
 
+#include "io/file_checks.h"
+
 namespace fcn {
 namespace {
 
@@ -130,6 +132,9 @@ void write_file(const std::string& path, const std::string& bytes) {
 }
 
 std::string read_file(const std::string& path) {
+  if (const std::string problem = regular_file_problem(path); problem == "is a directory") {
+    throw std::runtime_error(path + " is a directory, not a file\nHINT: pass a file inside it");
+  }
   std::ifstream in(path, std::ios::binary);
   if (!in) {
     throw std::runtime_error("cannot open " + path + ": " + std::strerror(errno) +

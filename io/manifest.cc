@@ -11,6 +11,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "io/file_checks.h"
 #include "io/json_input.h"
 #include "io/tfrecord.h"
 
@@ -93,6 +94,13 @@ std::string resolve_path(const std::string& export_json, const fs::path& base, c
 }  // namespace
 
 Manifest load_manifest(const std::string& export_json_path) {
+  if (regular_file_problem(export_json_path) == "is a directory") {
+    throw manifest_error(export_json_path, "is a directory, not an export.json",
+                         ("HINT: pass " + (fs::path(export_json_path) / "export.json").string() +
+                          " (the export's manifest inside it).")
+                             .c_str(),
+                         DataError::Kind::kIo);
+  }
   std::ifstream in(export_json_path, std::ios::binary);
   if (!in) {
     throw manifest_error(export_json_path, std::string("cannot open: ") + std::strerror(errno),

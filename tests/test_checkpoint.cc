@@ -144,6 +144,11 @@ TEST_CASE("loading refuses missing, foreign and damaged checkpoints with a hint"
                       Catch::Contains("damaged metadata") && Catch::Contains(d.needle) && Catch::Contains("HINT"));
   }
 
+  // A run folder instead of its checkpoint (was std::bad_alloc): named, with the file to pass.
+  save_checkpoint(dir + "/latest.safetensors", st);
+  CHECK_THROWS_WITH(load_checkpoint(dir), Catch::Contains("is a directory") &&
+                                              Catch::Contains(dir + "/latest.safetensors"));
+
   // A truncated file (a crash can't produce one, a bad copy can).
   std::filesystem::resize_file(dir + "/good.safetensors", 100);
   CHECK_THROWS(load_checkpoint(dir + "/good.safetensors"));

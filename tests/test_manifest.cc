@@ -6,6 +6,8 @@
 #include <fstream>
 #include <string>
 
+#include "io/file_checks.h"
+#include "io/image_codec.h"
 #include "io/manifest.h"
 #include "io/tfrecord.h"
 #include "io_test_util.h"
@@ -139,4 +141,14 @@ TEST_CASE("manifest: write_manifest round trips, manifest_from_tfrecords", "[io]
   CHECK(direct.tfrecord_paths == std::vector<std::string>{"x.tfrecord", "/y.tfrecord"});
   REQUIRE(direct.legend.size() == 1);
   CHECK((direct.legend[0].name == "class" && direct.legend[0].value == 1));
+}
+
+TEST_CASE("a directory where a file is expected is named as a directory, with the file to pass", "[io][manifest]") {
+  TempDir dir("manifest_directory");
+  CHECK(regular_file_problem(dir.path.string()) == "is a directory");
+  CHECK(regular_file_problem(dir.file("nothing")) == "does not exist");
+  CHECK(regular_file_problem(write_json(dir, "{}")).empty());
+  expect_manifest_error(dir.path.string(), DataError::Kind::kIo, "is a directory, not an export.json");
+  expect_manifest_error(dir.path.string(), DataError::Kind::kIo, "/export.json");
+  CHECK_THROWS_WITH(read_file(dir.path.string()), Catch::Contains("is a directory"));  // was std::bad_alloc
 }
