@@ -486,7 +486,7 @@ class BatchQueue {
     // this rank's slice.
     const int global_count = static_cast<int>(ws.samples.size());
     const BatchSlice slice = batch_slice(global_count, o.slice_rank, o.slice_ranks);
-    pack(slot, ws, slice.begin, slice.end, global_count);
+    pack(slot, ws, slice.begin, slice.end, slice.begin, global_count);
     ws.samples.clear();  // drop references (cached samples stay in the cache)
   }
 
@@ -506,18 +506,18 @@ class BatchQueue {
       }
     }
     slot.actual_end = slot.planned_end;
-    pack(slot, ws, 0, static_cast<int>(ws.samples.size()), global_count);
-    slot.batch.slice_begin = slice.begin;
+    pack(slot, ws, 0, static_cast<int>(ws.samples.size()), slice.begin, global_count);
     slot.batch.epoch = slot.plan.empty() ? 0 : slot.plan.front().epoch;  // the global batch's first sample
     ws.samples.clear();
   }
 
-  // Packs ws.samples[begin, end) into the slot's staging buffer; a worker's error is kept in the slot.
-  void pack(Slot& slot, WorkerState& ws, int begin, int end, int global_count) {
+  // Packs ws.samples[begin, end), which is [slice_begin, ...) of a global batch of global_count, into
+  // the slot's staging buffer; a worker's error is kept in the slot.
+  void pack(Slot& slot, WorkerState& ws, int begin, int end, int slice_begin, int global_count) {
     try {
       pack_samples(slot.batch, ws, begin, end);
       slot.batch.global_count = global_count;
-      slot.batch.slice_begin = begin;
+      slot.batch.slice_begin = slice_begin;
     } catch (...) {
       slot.error = std::current_exception();
     }
