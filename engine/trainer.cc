@@ -337,7 +337,9 @@ TrainResult run_training(const TrainOptions& options, Collectives& comm) {
                                  g_interrupted.load() ? 1.0 : 0.0};
       comm.allreduce_sum(loss_and_stop, 2, "the loss of step " + std::to_string(step));
       const double loss = loss_and_stop[0];
-      const bool stop_requested = loss_and_stop[1] > 0.0 || g_interrupted.load();
+      // Only the summed request: a signal that lands after the sum is seen by every rank at the next step
+      // (reading the local flag again here let one rank stop a step before the others).
+      const bool stop_requested = loss_and_stop[1] > 0.0;
       // Checked before backward and Adam, so that the checkpoint saved on the way out holds the previous
       // step's weights and moments rather than an update from a non-finite loss.
       if (!std::isfinite(loss)) {
