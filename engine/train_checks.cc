@@ -66,6 +66,7 @@ void check_train_options(const TrainOptions& o) {
   require_int("--save-every", o.save_every, 0, INT64_MAX, " (0: at the end)");
   require_int("--log-images", o.log_images, 0, 1024);
   require_int("--check-every", o.check_every, 0, INT64_MAX);
+  require_real("--max-skipped", o.max_skipped, 0, false, 1, false);
   if (const std::string problem = model_config_problem(s.model); !problem.empty()) {
     throw std::invalid_argument(problem);
   }

@@ -27,6 +27,7 @@ struct TrainOptions {
   std::string resume;             // checkpoint to continue from
   std::string export_batches;     // write every batch and the test set here, for the PyTorch reference
   bool skip_corrupted = false;
+  double max_skipped = 0.1;       // with skip_corrupted: stop once more than this fraction of a split fails
   bool quiet = false;             // no per-step lines (errors and the summary still print)
   int64_t check_every = 100;      // data parallel: compare the ranks' parameter checksums every K steps
 };

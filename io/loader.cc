@@ -147,10 +147,30 @@ void ShuffleStream::skip(int64_t n) {
 
 namespace {
 
+// What failed in one split (skip_corrupted): distinct records, by DataError kind, for the skip budget.
+struct SplitDamage {
+  int64_t records = 0;                 // the split's size
+  int64_t failed = 0;                  // distinct records that failed
+  int64_t by_kind[5] = {0, 0, 0, 0, 0};  // indexed by DataError::Kind
+  std::string first_error;             // the first failure's message, for the budget error
+};
+
+const char* kind_text(int kind) {
+  switch (static_cast<DataError::Kind>(kind)) {
+    case DataError::Kind::kCorrupted: return "corrupted (a CRC mismatch)";
+    case DataError::Kind::kTruncated: return "truncated";
+    case DataError::Kind::kInvalid: return "invalid (not a decodable Example or image)";
+    case DataError::Kind::kUnsupported: return "in an unsupported format";
+    case DataError::Kind::kIo: return "unreadable (an I/O error)";
+  }
+  return "failed";
+}
+
 struct LoaderShared {
   Manifest manifest;
   std::vector<RecordRef> records;
   LoaderOptions options;
+  int64_t test_count = 0;  // records [0, test_count) are the test split, the rest the train split
 
   std::mutex cache_mutex;
   std::unordered_map<int64_t, std::shared_ptr<const Sample>> cache;  // record index -> decoded sample
@@ -159,15 +179,49 @@ struct LoaderShared {
   std::mutex bad_mutex;
   std::unordered_map<int64_t, std::string> bad_records;  // records known to fail -> their error message
   std::unordered_set<int64_t> reported;                   // records already reported on stderr
+  SplitDamage damage[2];                                  // [0] test split, [1] train split
   std::atomic<int64_t> skipped{0};
 
   bool known_bad(int64_t record) {
     std::lock_guard<std::mutex> lock(bad_mutex);
     return bad_records.count(record) != 0;
   }
-  void mark_bad(int64_t record, const std::string& message) {
+  void mark_bad(int64_t record, const DataError& error) {
     std::lock_guard<std::mutex> lock(bad_mutex);
-    bad_records.emplace(record, message);
+    if (!bad_records.emplace(record, error.what()).second) return;
+    SplitDamage& d = damage[record < test_count ? 0 : 1];
+    if (d.failed++ == 0) d.first_error = error.what();
+    ++d.by_kind[static_cast<int>(error.kind())];
+  }
+  // Whether the split's failures have passed the skip budget (see LoaderOptions::max_skipped_fraction).
+  bool over_budget(int split) {
+    std::lock_guard<std::mutex> lock(bad_mutex);
+    const SplitDamage& d = damage[split];
+    const double allowed = std::ceil(options.max_skipped_fraction * static_cast<double>(d.records));
+    return d.failed > 0 && (d.failed >= d.records || static_cast<double>(d.failed) > allowed);
+  }
+  // The error that stops a split over its budget: how many failed, of what kind, and the first failure.
+  DataError budget_error(int split) {
+    std::lock_guard<std::mutex> lock(bad_mutex);
+    const SplitDamage& d = damage[split];
+    const char* name = split == 0 ? "test" : "training";
+    char head[256];
+    std::snprintf(head, sizeof head,
+                  "%lld of the %lld %s records failed to read or decode (%.0f%%), past the skip budget of %g%% "
+                  "(--max-skipped %g):",
+                  static_cast<long long>(d.failed), static_cast<long long>(d.records), name,
+                  100.0 * static_cast<double>(d.failed) / static_cast<double>(std::max<int64_t>(d.records, 1)),
+                  100.0 * options.max_skipped_fraction, options.max_skipped_fraction);
+    std::string message = head;
+    for (int kind = 0; kind < 5; ++kind) {
+      if (d.by_kind[kind] == 0) continue;
+      message += "\n  " + std::to_string(d.by_kind[kind]) + " " + kind_text(kind);
+    }
+    std::string first = d.first_error.substr(0, d.first_error.find("\nHINT"));
+    message += "\nthe first failure: " + first;
+    message += "\nHINT: check the export with `fcn inspect " + manifest.source + "`";
+    if (d.failed < d.records) message += ", or raise --max-skipped if this much damage is expected";
+    return DataError(DataError::Kind::kInvalid, manifest.source, -1, -1, message);
   }
   // Prints the record's error once per loader (called on the consumer thread, in delivery order).
   void report(int64_t record) {
@@ -212,7 +266,8 @@ class BatchQueue {
   // endless: the train stream (shuffle + repeat over `count` records from first_record);
   // otherwise the records first_record .. first_record + count - 1 once, in order.
   BatchQueue(std::shared_ptr<LoaderShared> shared, int64_t first_record, int64_t count, bool endless)
-      : shared_(std::move(shared)), first_record_(first_record), count_(count), endless_(endless) {
+      : shared_(std::move(shared)), first_record_(first_record), count_(count), endless_(endless),
+        split_(endless ? 1 : 0) {
     const LoaderOptions& o = shared_->options;
     batch_size_ = std::max(o.batch_size, 1);
     slots_.resize(static_cast<size_t>(std::max(o.prefetch, 1) + 1));  // in flight + the one handed out
@@ -310,6 +365,10 @@ class BatchQueue {
   }
 
   int64_t skipped_total() const { return shared_->skipped.load(); }  // both streams share the counter
+  int64_t damaged_total() const {
+    std::lock_guard<std::mutex> lock(shared_->bad_mutex);
+    return static_cast<int64_t>(shared_->bad_records.size());
+  }
 
  private:
   struct Slot {
@@ -411,6 +470,7 @@ class BatchQueue {
       if (shared_->options.skip_corrupted && shared_->known_bad(item.record)) {
         ++slot.skipped;
         slot.skip_records.push_back(item.record);
+        if (shared_->over_budget(split_)) break;  // fill() reports it; below the budget a good record exists
         continue;
       }
       slot.plan.push_back(item);
@@ -449,6 +509,10 @@ class BatchQueue {
     int64_t end = slot.planned_end;
     size_t next_planned = 0;
     while (static_cast<int>(ws.samples.size()) < batch_size_) {
+      if (o.skip_corrupted && shared_->over_budget(split_)) {
+        slot.error = std::make_exception_ptr(shared_->budget_error(split_));
+        return;
+      }
       StreamItem item;
       if (next_planned < slot.plan.size()) {
         item = slot.plan[next_planned++];
@@ -471,7 +535,7 @@ class BatchQueue {
           slot.error = std::current_exception();
           return;
         }
-        shared_->mark_bad(item.record, e.what());
+        shared_->mark_bad(item.record, e);
         ++slot.skipped;
         slot.skip_records.push_back(item.record);
         ws.reader.reset();  // the reader's position is unknown after a failure
@@ -584,6 +648,7 @@ class BatchQueue {
   int64_t first_record_;
   int64_t count_;
   bool endless_;
+  int split_;  // index into LoaderShared::damage: 0 test, 1 train
   int batch_size_ = 1;
 
   mutable std::mutex mutex_;
@@ -622,11 +687,14 @@ int64_t test_split_size(double test_fraction, int64_t total) {
 
 // Keeps the destructor order safe for BatchQueue's shared state.
 std::shared_ptr<LoaderShared> make_shared_state(const Manifest& manifest, const LoaderOptions& options,
-                                                const std::vector<RecordRef>& records) {
+                                                const std::vector<RecordRef>& records, int64_t test_count) {
   auto shared = std::make_shared<LoaderShared>();
   shared->manifest = manifest;
   shared->options = options;
   shared->records = records;
+  shared->test_count = test_count;
+  shared->damage[0].records = test_count;
+  shared->damage[1].records = static_cast<int64_t>(records.size()) - test_count;
   return shared;
 }
 
@@ -639,12 +707,16 @@ Loader::Loader(const Manifest& manifest, const LoaderOptions& options)
     throw std::invalid_argument("LoaderOptions: slice_rank " + std::to_string(options_.slice_rank) + " of " +
                                 std::to_string(options_.slice_ranks));
   }
+  if (!(options_.max_skipped_fraction >= 0.0 && options_.max_skipped_fraction <= 1.0)) {
+    throw std::invalid_argument("LoaderOptions::max_skipped_fraction must be in [0, 1], got " +
+                                std::to_string(options_.max_skipped_fraction));
+  }
   if (!options_.allocator.allocate || !options_.allocator.release) {
     throw std::invalid_argument("LoaderOptions::allocator needs both allocate and release");
   }
   records_ = index_export(manifest_);
   test_count_ = test_split_size(options_.test_fraction, static_cast<int64_t>(records_.size()));
-  auto shared = make_shared_state(manifest_, options_, records_);
+  auto shared = make_shared_state(manifest_, options_, records_, test_count_);
   int64_t train_count = static_cast<int64_t>(records_.size()) - test_count_;
   train_ = std::make_unique<BatchQueue>(shared, test_count_, train_count, /*endless=*/true);
   test_ = std::make_unique<BatchQueue>(shared, 0, test_count_, /*endless=*/false);
@@ -687,5 +759,7 @@ const RawBatch* Loader::next_test() {
 int64_t Loader::skipped_records() const {
   return train_->skipped_total();
 }
+
+int64_t Loader::damaged_records() const { return train_->damaged_total(); }
 
 }  // namespace fcn

@@ -58,6 +58,10 @@ struct LoaderOptions {
   uint64_t seed = 0;
   double test_fraction = 0.2;
   bool skip_corrupted = false;     // skip records that fail to read or decode, counting them
+  // The skip budget (with skip_corrupted): once more than ceil(max_skipped_fraction * N) of a split's N
+  // records have failed, or all of them, the stream stops with a DataError that counts the failures by
+  // kind. Without it a split whose every record fails would be searched for a good record forever.
+  double max_skipped_fraction = 0.1;
   DecodeLimits limits;
   HostAllocator allocator = HostAllocator::malloc_allocator();
   size_t cache_budget_bytes = 0;   // keep decoded samples in memory up to this many bytes (0: off)
@@ -95,6 +99,7 @@ class Loader {
   const RawBatch* next_test();           // nullptr when the pass is done; valid until the next call
 
   int64_t skipped_records() const;       // corrupted records skipped so far (skip_corrupted)
+  int64_t damaged_records() const;       // distinct records found to fail so far, both splits
 
  private:
   std::unique_ptr<BatchQueue> train_;

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -438,6 +439,72 @@ TEST_CASE("Loader skip_corrupted: a bad record is skipped, counted, and the batc
     CHECK(test_records == std::vector<int64_t>{0, 2});
     CHECK(loader.skipped_records() == skips + 1);  // the test stream's bad record counts too
   }
+}
+
+TEST_CASE("Loader skip budget: a train split whose every record fails stops at once, in bounded memory",
+          "[loader]") {
+  ScratchDir dir("all_bad");
+  Manifest manifest = load_manifest(write_export(dir.path, 12, 2));  // test 0-2, train 3-11
+  std::vector<RecordRef> refs = index_export(manifest);
+  for (int r = 3; r < 12; ++r) corrupt_record(manifest, refs[size_t(r)]);
+  for (double budget : {0.1, 1.0}) {  // all failed stops even when the budget allows every record
+    for (int threads : {1, 3}) {
+      INFO("budget " << budget << ", " << threads << " threads");
+      LoaderOptions o = small_options(threads);
+      o.skip_corrupted = true;
+      o.max_skipped_fraction = budget;
+      Loader loader(manifest, o);
+      const auto start = std::chrono::steady_clock::now();
+      std::string message;
+      try {
+        loader.next_train();
+      } catch (const DataError& e) {
+        message = e.what();
+      }
+      const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      CHECK(seconds < 1.0);
+      CHECK_THAT(message, Catch::Contains("of the 9 training records failed to read or decode"));
+      CHECK_THAT(message, Catch::Contains("corrupted (a CRC mismatch)"));
+      CHECK_THAT(message, Catch::Contains("the first failure:"));
+      CHECK_THAT(message, Catch::Contains("HINT: check the export with `fcn inspect"));
+      CHECK(loader.damaged_records() <= 9);
+      CHECK_THROWS_AS(loader.next_train(), DataError);  // stays stopped
+    }
+  }
+}
+
+TEST_CASE("Loader skip budget: up to ceil(fraction * N) failed records of a split are skipped, one more stops",
+          "[loader]") {
+  ScratchDir dir("budget");
+  Manifest manifest = load_manifest(write_export(dir.path, 12, 2));  // test 0-2, train 3-11
+  std::vector<RecordRef> refs = index_export(manifest);
+  corrupt_record(manifest, refs[5]);
+  corrupt_record(manifest, refs[9]);
+  // 2 of 9 train records fail: 0.1 allows ceil(0.9) = 1 (stops), 0.2 allows ceil(1.8) = 2 (trains on).
+  for (double budget : {0.1, 0.2}) {
+    INFO("budget " << budget);
+    LoaderOptions o = small_options(2);
+    o.skip_corrupted = true;
+    o.max_skipped_fraction = budget;
+    Loader loader(manifest, o);
+    std::string message;
+    try {
+      take_train(loader, 12);  // 36 samples: both bad records come up
+    } catch (const DataError& e) {
+      message = e.what();
+    }
+    if (budget == 0.1) {
+      CHECK_THAT(message, Catch::Contains("2 of the 9 training records failed to read or decode (22%), past the "
+                                          "skip budget of 10% (--max-skipped 0.1)"));
+      CHECK_THAT(message, Catch::Contains("or raise --max-skipped"));
+    } else {
+      CHECK(message.empty());
+      CHECK(loader.damaged_records() == 2);
+    }
+  }
+  LoaderOptions bad = small_options(1);
+  bad.max_skipped_fraction = 1.5;
+  CHECK_THROWS_AS(Loader(manifest, bad), std::invalid_argument);
 }
 
 TEST_CASE("Loader without skip_corrupted: the DataError reaches the caller of next_train / next_test", "[loader]") {

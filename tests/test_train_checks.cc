@@ -41,6 +41,7 @@ TEST_CASE("check_train_options accepts the defaults and names each setting outsi
       {[](TrainOptions& o) { o.settings.model.channels = 5000; }, "--channels must be 1..4096, got 5000"},
       {[](TrainOptions& o) { o.settings.model.kernel = 4; }, "--kernel must be odd, got 4"},
       {[](TrainOptions& o) { o.settings.model.layers = 0; }, "--layers must be 1..64, got 0"},
+      {[](TrainOptions& o) { o.max_skipped = 1.5; }, "--max-skipped must be a finite number >= 0 and <= 1, got 1.5"},
   };
   for (const Case& c : cases) {
     TrainOptions o;

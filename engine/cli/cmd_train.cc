@@ -150,6 +150,9 @@ void add_train_command(CLI::App& app) {
   cmd->add_option("--log-images", o.log_images, "Test images shown in TensorBoard")->capture_default_str();
   cmd->add_option("--export-batches", o.export_batches, "Also write every batch here (for the PyTorch reference)");
   cmd->add_flag("--skip-corrupted", o.skip_corrupted, "Skip corrupted records instead of stopping");
+  cmd->add_option("--max-skipped", o.max_skipped,
+                  "With --skip-corrupted: stop once more than this fraction of a split's records failed")
+      ->capture_default_str();
   cmd->add_flag("--quiet", o.quiet, "No per-step lines");
   // Data parallel (README: "Training on several GPUs or machines").
   add_dist_options(cmd, args->dist);
