@@ -58,12 +58,34 @@ std::string settings_text(const RunSettings& settings) {
   return nlohmann::json(settings_metadata(settings)).dump();
 }
 
+std::string first_non_finite(const CheckpointState& state) {
+  const struct {
+    const char* prefix;
+    const std::vector<float>* values;
+  } buffers[] = {{"", &state.params}, {"adam.m.", &state.adam_m}, {"adam.v.", &state.adam_v}};
+  for (const auto& buffer : buffers) {
+    for (const TensorInfo& t : parameter_layout(state.settings.model)) {
+      for (int64_t i = 0; i < t.size && t.offset + i < int64_t(buffer.values->size()); ++i) {
+        const float value = (*buffer.values)[size_t(t.offset + i)];
+        if (std::isfinite(value)) continue;
+        return std::string(buffer.prefix) + t.name + "[" + std::to_string(i) + "] = " +
+               (std::isnan(value) ? "nan" : value > 0 ? "inf" : "-inf");
+      }
+    }
+  }
+  return "";
+}
+
 void save_checkpoint(const std::string& path, const CheckpointState& state) {
   const auto layout = parameter_layout(state.settings.model);
   const int64_t count = parameter_count(state.settings.model);
   if (int64_t(state.params.size()) != count || int64_t(state.adam_m.size()) != count ||
       int64_t(state.adam_v.size()) != count) {
     throw std::invalid_argument("save_checkpoint: buffers do not match the model's parameter count");
+  }
+  if (const std::string bad = first_non_finite(state); !bad.empty()) {
+    throw std::runtime_error("not writing checkpoint " + path + " of step " + std::to_string(state.step) + ": " +
+                             bad + " (the run diverged)\nHINT: resume from an earlier checkpoint, with a lower --lr");
   }
   std::vector<SafetensorsTensor> tensors;
   for (const TensorInfo& t : layout) tensors.push_back(make_f32_tensor(t.name, t.shape, &state.params[t.offset]));
@@ -227,6 +249,10 @@ CheckpointState load_checkpoint(const std::string& path) {
     copy(t.name, state.params);
     copy("adam.m." + t.name, state.adam_m);
     copy("adam.v." + t.name, state.adam_v);
+  }
+  if (const std::string bad = first_non_finite(state); !bad.empty()) {
+    throw std::runtime_error("checkpoint " + path + " holds the state of a diverged run: " + bad +
+                             "\nHINT: resume from an earlier checkpoint of the run, with a lower --lr");
   }
   return state;
 }

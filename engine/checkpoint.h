@@ -41,8 +41,15 @@ struct CheckpointState {
 // a data-parallel run was started with the same ones.
 std::string settings_text(const RunSettings& settings);
 
+// The first non-finite value of the state's tensors, as "adam.v.conv1/kernel[17] = nan", or "" when every
+// parameter and moment is finite. A diverged state is never written and never loaded.
+std::string first_non_finite(const CheckpointState& state);
+
+// Throws std::runtime_error (naming the value) for a state with a non-finite value; the file at `path`
+// is then left as it was.
 void save_checkpoint(const std::string& path, const CheckpointState& state);
-// Throws std::runtime_error with a HINT when the file is unreadable, not an fcn.cu checkpoint, or damaged.
+// Throws std::runtime_error with a HINT when the file is unreadable, not an fcn.cu checkpoint, damaged,
+// or holds a non-finite parameter or moment.
 CheckpointState load_checkpoint(const std::string& path);
 
 // Raises a clear error when a checkpoint's model or data settings differ from the ones asked for.

@@ -227,6 +227,7 @@ TrainResult run_training(const TrainOptions& options, Collectives& comm) {
   lo.seed = s.seed;
   lo.test_fraction = s.test_fraction;
   lo.skip_corrupted = options.skip_corrupted;
+  lo.max_skipped_fraction = options.max_skipped;
   lo.allocator = backend.staging_allocator();
   lo.cache_budget_bytes = size_t(std::max<int64_t>(options.cache_mb, 0)) << 20;
   lo.slice_rank = rank;
@@ -278,13 +279,27 @@ TrainResult run_training(const TrainOptions& options, Collectives& comm) {
 
   TrainResult result;
   int64_t last_saved = resuming ? resumed.step : -1;
+  std::string last_checkpoint = options.resume;  // the last good checkpoint, for the divergence message
+  bool diverged = false;  // the weights are not worth keeping: nothing is saved on the way out
   // The loader position after the last completed step: a step that fails has already taken its batch,
   // and the checkpoint written on the way out must resume with that batch, as an uninterrupted run would.
   LoaderPosition completed_position = loader.position();
+  // The error for diverged weights (after `step`): they are not saved and the last good checkpoint stays.
+  auto divergence = [&](const std::string& what, int64_t step) {
+    diverged = true;
+    const std::string kept =
+        last_checkpoint.empty() ? "no checkpoint was written before" : "the last good checkpoint is " + last_checkpoint;
+    return std::runtime_error(what + "; the weights after step " + std::to_string(step) + " are not saved (" + kept +
+                              ")\nHINT: lower --lr, or use --loss-reduction mean" +
+                              (last_checkpoint.empty() ? "" : ", resuming with --resume " + last_checkpoint));
+  };
   auto save = [&](int64_t step) {
-    last_saved = step;
-    result.checkpoint = checkpoint_path(options.run_dir, step);
-    if (!root) return;
+    const std::string path = checkpoint_path(options.run_dir, step);
+    if (!root) {  // rank 0 writes; the others keep count
+      last_saved = step;
+      result.checkpoint = path;
+      return;
+    }
     CheckpointState state;
     state.settings = s;
     state.step = step;
@@ -293,9 +308,13 @@ TrainResult run_training(const TrainOptions& options, Collectives& comm) {
     state.adam_m = model.get_adam_m();
     state.adam_v = model.get_adam_v();
     state.kernel_plan = backend.kernel_plan();
-    const std::string path = checkpoint_path(options.run_dir, step);
+    if (const std::string bad = first_non_finite(state); !bad.empty()) {
+      throw divergence("the run diverged: " + bad, step);
+    }
     save_checkpoint(path, state);
     save_checkpoint((std::filesystem::path(options.run_dir) / "latest.safetensors").string(), state);
+    last_saved = step;
+    result.checkpoint = last_checkpoint = path;
   };
   // Saving in the normal course of the run: first check that every rank holds the same parameters.
   auto save_checked = [&](int64_t step) {
@@ -342,9 +361,11 @@ TrainResult run_training(const TrainOptions& options, Collectives& comm) {
       const bool stop_requested = loss_and_stop[1] > 0.0;
       // Checked before backward and Adam, so that the checkpoint saved on the way out holds the previous
       // step's weights and moments rather than an update from a non-finite loss.
+      // The weights that gave it are diverged: they are not saved, and the last good checkpoint stays.
       if (!std::isfinite(loss)) {
-        throw std::runtime_error("the training loss became " + std::to_string(loss) + " at step " +
-                                 std::to_string(step) + "\nHINT: lower --lr, or use --loss-reduction mean");
+        throw divergence("the training loss became " + std::string(std::isnan(loss) ? "nan" : "inf") + " at step " +
+                             std::to_string(step),
+                         step - 1);
       }
       model.backward(batch.count, weight_decay, reducer.get());  // with ranks: returns with the sums in place
       model.adam_step(s.adam);
@@ -396,7 +417,7 @@ TrainResult run_training(const TrainOptions& options, Collectives& comm) {
     progress.pause();
     // Data parallel: no collective here (another rank may be the reason for stopping); rank 0 saves its
     // own copy of the last completed step, which every rank shared.
-    if (root && result.final_step > 0 && result.final_step != last_saved) {
+    if (root && !diverged && result.final_step > 0 && result.final_step != last_saved) {
       try {
         save(result.final_step);
         std::fprintf(stderr, "fcn: saved %s before stopping\n", result.checkpoint.c_str());

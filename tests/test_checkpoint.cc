@@ -2,6 +2,8 @@
 // to N + M steps gives bit-identical weights, Adam moments and losses to N + M steps straight.
 #include <catch2/catch.hpp>
 
+#include <cmath>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -42,6 +44,11 @@ CheckpointState some_state() {
     st.adam_v.push_back(1e-7f * float(i));
   }
   return st;
+}
+
+std::string read_file_bytes(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
 }
 
 std::vector<std::string> metrics_lines(const std::string& run_dir) {
@@ -152,6 +159,42 @@ TEST_CASE("loading refuses missing, foreign and damaged checkpoints with a hint"
   // A truncated file (a crash can't produce one, a bad copy can).
   std::filesystem::resize_file(dir + "/good.safetensors", 100);
   CHECK_THROWS(load_checkpoint(dir + "/good.safetensors"));
+}
+
+TEST_CASE("a non-finite state is never written, and a file holding one is never loaded", "[checkpoint]") {
+  const std::string dir = test::temp_dir("ckpt_nan");
+  CheckpointState st = some_state();
+  CHECK(first_non_finite(st).empty());
+  save_checkpoint(dir + "/latest.safetensors", st);
+  const std::string good_bytes = read_file_bytes(dir + "/latest.safetensors");
+
+  const std::vector<TensorInfo> layout = parameter_layout(st.settings.model);
+  const TensorInfo& last = layout.back();
+  CheckpointState nan_param = st;
+  nan_param.params[size_t(last.offset + 0)] = NAN;
+  CHECK(first_non_finite(nan_param) == last.name + "[0] = nan");
+  CheckpointState inf_moment = st;
+  inf_moment.adam_v[size_t(layout[0].offset + 5)] = -INFINITY;
+  CHECK(first_non_finite(inf_moment) == "adam.v." + layout[0].name + "[5] = -inf");
+
+  for (const CheckpointState* bad : {&nan_param, &inf_moment}) {
+    CHECK_THROWS_WITH(save_checkpoint(dir + "/latest.safetensors", *bad),
+                      Catch::Contains("not writing checkpoint") && Catch::Contains("diverged") &&
+                          Catch::Contains("HINT"));
+    CHECK(read_file_bytes(dir + "/latest.safetensors") == good_bytes);  // the good one is untouched
+  }
+
+  // Written by hand (as another tool could): the loader refuses it by name.
+  SafetensorsFile file = read_safetensors(dir + "/latest.safetensors");
+  for (SafetensorsTensor& t : file.tensors) {
+    if (t.name != "adam.m." + layout[0].name) continue;
+    const float nan = NAN;
+    std::memcpy(t.bytes.data() + 8, &nan, sizeof nan);
+  }
+  write_safetensors(dir + "/nan.safetensors", file.tensors, file.metadata);
+  CHECK_THROWS_WITH(load_checkpoint(dir + "/nan.safetensors"),
+                    Catch::Contains("holds the state of a diverged run: adam.m." + layout[0].name + "[2] = nan") &&
+                        Catch::Contains("HINT"));
 }
 
 TEST_CASE("check_resume_compatible names the setting that differs", "[checkpoint]") {

@@ -173,3 +173,36 @@ TEST_CASE("iou_text prints an IoU, or says it is undefined", "[cli]") {
   CHECK(fcn::iou_text(0.81234) == "0.8123");
   CHECK(fcn::iou_text(std::nan("")).rfind("undefined", 0) == 0);
 }
+
+TEST_CASE("fcn train: a diverged run never overwrites the last good checkpoint, nor writes a new one", "[cli]") {
+  const std::string dir = fcn::test::temp_dir("cli_diverge");
+  fcn::test::write_tiny_export(dir, 8);
+  auto good = run_fcn(tiny_train_args(dir) + " --steps 2");
+  REQUIRE(good.exit_code == 0);
+  const std::string latest = dir + "/run/latest.safetensors";
+  const std::string before = fcn::read_file(latest);
+
+  // lr 1e30: Adam moves every weight by ~1e30, so the next forward overflows and the loss is nan.
+  auto diverged = run_fcn(tiny_train_args(dir) + " --steps 8 --lr 1e30 --resume " + latest);
+  INFO(diverged.output);
+  CHECK(diverged.exit_code != 0);
+  CHECK_THAT(diverged.output, Catch::Contains("the training loss became nan at step 4"));
+  CHECK_THAT(diverged.output, Catch::Contains("the weights after step 3 are not saved"));
+  CHECK_THAT(diverged.output, Catch::Contains("the last good checkpoint is " + latest));
+  CHECK(fcn::read_file(latest) == before);
+  int checkpoints = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(dir + "/run/checkpoints")) {
+    CHECK(entry.path().filename() == "step-0000002.safetensors");
+    ++checkpoints;
+  }
+  CHECK(checkpoints == 1);
+  CHECK(fcn::load_checkpoint(latest).step == 2);
+
+  // Diverging before the first checkpoint (due at step 2): nothing is written, and the message says so.
+  std::filesystem::remove_all(dir + "/run");
+  auto fresh = run_fcn(tiny_train_args(dir) + " --steps 8 --lr 1e30");
+  CHECK(fresh.exit_code != 0);
+  CHECK_THAT(fresh.output, Catch::Contains("at step 2; the weights after step 1 are not saved (no checkpoint was "
+                                           "written before)"));
+  CHECK_FALSE(std::filesystem::exists(latest));
+}
