@@ -33,6 +33,8 @@ class Backend {
   virtual void download(float* dst, const float* src, int64_t count) = 0;  // backend -> host
   virtual void copy(float* dst, const float* src, int64_t count) = 0;      // backend -> backend
   virtual HostAllocator staging_allocator() = 0;  // pinned host memory on CUDA, malloc on CPU
+  // Bytes alloc() can still provide (host memory on the CPU, free device memory on a GPU); -1 unknown.
+  virtual int64_t memory_available() const { return -1; }
 
   // Tell the backend every conv shape and the largest batch it will see, so it can allocate its
   // workspaces (im2col buffers, partial sums) once.

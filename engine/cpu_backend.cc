@@ -10,6 +10,8 @@
 #include <new>
 #include <stdexcept>
 
+#include "engine/memory_budget.h"
+
 namespace fcn {
 namespace {
 
@@ -59,6 +61,8 @@ HostAllocator CpuBackend::staging_allocator() {
   allocator.release = [](void* p) { std::free(p); };
   return allocator;
 }
+
+int64_t CpuBackend::memory_available() const { return host_memory_available(); }
 
 void CpuBackend::reserve(const std::vector<ConvShape>& convs, int max_batch, int size, int num_classes) {
   for (ConvShape s : convs) {

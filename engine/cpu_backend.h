@@ -27,6 +27,7 @@ class CpuBackend : public Backend {
   void download(float* dst, const float* src, int64_t count) override;
   void copy(float* dst, const float* src, int64_t count) override;
   HostAllocator staging_allocator() override;
+  int64_t memory_available() const override;  // host_memory_available() (engine/memory_budget.h)
 
   void reserve(const std::vector<ConvShape>& convs, int max_batch, int size, int num_classes) override;
 

@@ -14,6 +14,7 @@
 
 #include "engine/batch_export.h"
 #include "engine/kernel_plan.h"
+#include "engine/memory_budget.h"
 #include "engine/progress.h"
 #include "engine/run_log.h"
 #include "engine/train_checks.h"
@@ -219,6 +220,13 @@ TrainResult run_training(const TrainOptions& options, Collectives& comm) {
                 options.conv_kernels.c_str());
   }
 
+  // Before anything large is allocated: a batch or size past the device's memory is refused with numbers.
+  const int slice_images = batch_slice(s.batch, 0, ranks).count();  // rank 0's slice is the largest
+  check_model_fits(backend, s.model, slice_images, s.size, s.size,
+                   "--batch " + std::to_string(s.batch) + (ranks > 1 ? " (" + std::to_string(slice_images) +
+                                                                           " images on this rank)" : "") +
+                       " at --size " + std::to_string(s.size));
+
   LoaderOptions lo;
   lo.batch_size = s.batch;
   lo.threads = options.loader_threads;
@@ -239,7 +247,7 @@ TrainResult run_training(const TrainOptions& options, Collectives& comm) {
                              " test records)\nHINT: add records or lower --test-fraction");
   }
 
-  Model model(backend, s.model, batch_slice(s.batch, 0, ranks).count(), s.size);  // rank 0's slice is the largest
+  Model model(backend, s.model, slice_images, s.size);
   if (resuming) {
     model.set_params(resumed.params);
     model.set_adam_moments(resumed.adam_m, resumed.adam_v);

@@ -17,6 +17,7 @@
 
 #include "engine/cli/commands.h"
 #include "engine/kernel_plan.h"
+#include "engine/memory_budget.h"
 #include "engine/model.h"
 #include "engine/rng.h"
 #include "io/raw_batch.h"
@@ -96,6 +97,8 @@ void run_bench_step(const BenchStepArgs& a, Collectives& comm) {
   ModelConfig config;
   config.channels = a.channels;
   config.classes = a.classes;
+  check_model_fits(backend, config, slice, a.size, a.size,
+                   "--batch " + std::to_string(a.batch) + " at --size " + std::to_string(a.size));
   Model model(backend, config, slice, a.size);
   std::vector<float> params;
   glorot_init(params, config, 0);

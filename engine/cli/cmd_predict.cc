@@ -6,6 +6,7 @@
 
 #include "engine/checkpoint.h"
 #include "engine/cli/commands.h"
+#include "engine/memory_budget.h"
 #include "engine/overlay.h"
 #include "engine/predict.h"
 #include "io/image_codec.h"
@@ -32,6 +33,7 @@ void run_predict(const PredictArgs& a) {
   Backend& backend = *choice.backend;
   // The training run's conv versions, so that predictions sum in the same order as its evaluations.
   if (!ckpt.kernel_plan.empty()) backend.set_kernel_plan(ckpt.kernel_plan);
+  check_model_fits(backend, s.model, 1, s.size, s.size, "one image at the checkpoint's size " + std::to_string(s.size));
   Model model(backend, s.model, 1, s.size);
   model.set_params(ckpt.params);
   std::filesystem::create_directories(a.out_dir);

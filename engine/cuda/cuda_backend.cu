@@ -132,6 +132,12 @@ class CudaBackend final : public Backend {
     CUDA_CHECK(cudaMemcpyAsync(dst, src, size_t(count) * sizeof(float), cudaMemcpyDeviceToDevice, compute_));
   }
 
+  int64_t memory_available() const override {
+    size_t free_bytes = 0, total_bytes = 0;
+    if (cudaMemGetInfo(&free_bytes, &total_bytes) != cudaSuccess) return -1;
+    return int64_t(free_bytes);
+  }
+
   HostAllocator staging_allocator() override {
     // Pinned and portable (usable from the loader's worker threads whatever their current device).
     HostAllocator allocator;
