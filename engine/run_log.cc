@@ -3,6 +3,7 @@
 
 #include <cmath>
 #include <filesystem>
+#include <fstream>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 
@@ -12,15 +13,49 @@
 
 namespace fcn {
 
-RunLog::RunLog(const std::string& run_dir, bool append) : run_dir_(run_dir) {
+int64_t drop_superseded_metrics(const std::string& run_dir, int64_t resumed_step) {
+  const std::string path = (std::filesystem::path(run_dir) / "metrics.jsonl").string();
+  std::ifstream in(path);
+  if (!in) return 0;
+  std::string kept;
+  int64_t dropped = 0;
+  for (std::string line; std::getline(in, line);) {
+    const nlohmann::json entry = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
+    const bool earlier = entry.is_object() && entry.contains("step") && entry["step"].is_number_integer() &&
+                         entry["step"].get<int64_t>() <= resumed_step;
+    if (earlier && in.good()) {  // !in.good(): the last line had no newline, a crash cut it
+      kept += line + "\n";
+    } else {
+      ++dropped;
+    }
+  }
+  in.close();
+  if (dropped == 0) return 0;
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    out << kept;
+    if (!out.flush()) throw std::runtime_error("cannot write " + tmp + "\nHINT: check --run-dir is writable");
+  }
+  std::filesystem::rename(tmp, path);
+  return dropped;
+}
+
+RunLog::RunLog(const std::string& run_dir, int64_t resumed_step) : run_dir_(run_dir) {
   std::filesystem::create_directories(run_dir);
+  const bool resuming = resumed_step >= 0;
+  if (resuming) superseded_lines_ = drop_superseded_metrics(run_dir, resumed_step);
   const std::string metrics_path = (std::filesystem::path(run_dir) / "metrics.jsonl").string();
-  metrics_.open(metrics_path, append ? std::ios::app : std::ios::trunc);
+  metrics_.open(metrics_path, resuming ? std::ios::app : std::ios::trunc);
   if (!metrics_) {
     throw std::runtime_error("cannot write " + metrics_path + "\nHINT: check --run-dir is writable");
   }
   train_events_ = std::make_unique<EventWriter>((std::filesystem::path(run_dir) / "train").string());
   test_events_ = std::make_unique<EventWriter>((std::filesystem::path(run_dir) / "test").string());
+  if (resuming) {
+    train_events_->add_session_start(resumed_step + 1);
+    test_events_->add_session_start(resumed_step + 1);
+  }
 }
 
 RunLog::~RunLog() { flush(); }

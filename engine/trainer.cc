@@ -278,7 +278,11 @@ TrainResult run_training(const TrainOptions& options, Collectives& comm) {
   std::unique_ptr<RunLog> log;
   if (root) {
     std::filesystem::create_directories(std::filesystem::path(options.run_dir) / "checkpoints");
-    log = std::make_unique<RunLog>(options.run_dir, resuming);
+    log = std::make_unique<RunLog>(options.run_dir, resuming ? resumed.step : -1);
+    if (log->superseded_lines() > 0) {
+      std::printf("metrics.jsonl: dropped %lld lines of steps after %lld, which this resume runs again\n",
+                  static_cast<long long>(log->superseded_lines()), static_cast<long long>(resumed.step));
+    }
   }
   std::unique_ptr<BatchExporter> exporter;
   if (!options.export_batches.empty()) {
@@ -349,6 +353,14 @@ TrainResult run_training(const TrainOptions& options, Collectives& comm) {
   InterruptGuard interrupt_guard;
   const int64_t first_step = model.step() + 1;
   const int64_t images_per_step = s.batch;
+  result.final_step = model.step();
+  result.resumed_from = resuming ? resumed.step : -1;
+  if (root && resuming && options.steps < first_step) {
+    std::printf("nothing to train: the checkpoint is at step %lld and --steps %lld is the run's total\n"
+                "HINT: pass a --steps above %lld to train on\n",
+                static_cast<long long>(resumed.step), static_cast<long long>(options.steps),
+                static_cast<long long>(resumed.step));
+  }
   try {
     for (int64_t step = first_step; step <= options.steps; ++step) {
       const auto step_start = std::chrono::steady_clock::now();
@@ -385,6 +397,7 @@ TrainResult run_training(const TrainOptions& options, Collectives& comm) {
       const double step_s = seconds_since(step_start);
 
       result.final_step = step;
+      result.steps_run = step - first_step + 1;
       result.last_train_loss = loss;
       if (log) log->train_step(step, loss, adam_lr_t(s.adam, step), images_per_step / step_s, step_s * 1e3);
       progress.update(step, loss, images_per_step / step_s);

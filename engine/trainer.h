@@ -36,7 +36,9 @@ struct TrainOptions {
 std::string iou_text(double iou);
 
 struct TrainResult {
-  int64_t final_step = 0;
+  int64_t final_step = 0;         // the model's step at the end (with resume: counted from the first run)
+  int64_t steps_run = 0;          // steps this invocation ran
+  int64_t resumed_from = -1;      // the checkpoint's step, -1 for a new run
   double last_train_loss = 0.0;
   double test_loss = 0.0;         // mean per image
   double test_iou = 0.0;

@@ -222,6 +222,14 @@ void EventWriter::add_scalar(const std::string& tag, int64_t step, float value) 
   state_->write(e);
 }
 
+void EventWriter::add_session_start(int64_t step) {
+  tensorflow::Event e;
+  e.set_wall_time(unix_time_now());
+  e.set_step(step);
+  e.mutable_session_log()->set_status(tensorflow::SessionLog::START);
+  state_->write(e);
+}
+
 void EventWriter::add_image(const std::string& tag, int64_t step, const uint8_t* pixels, int height,
                             int width, int channels) {
   if (pixels == nullptr || height <= 0 || width <= 0 || !(channels == 1 || channels == 3 || channels == 4)) {

@@ -57,6 +57,8 @@ class EventWriter {
 
   // One Event per call. Cheap enough to call every step: no allocation after the first call.
   void add_scalar(const std::string& tag, int64_t step, float value);
+  // A SessionLog START at `step`: TensorBoard then drops earlier files' events from that step on.
+  void add_session_start(int64_t step);
   // pixels: [height, width, channels], channels 1 (gray), 3 (RGB) or 4 (RGBA); stored as PNG.
   // Throws std::invalid_argument on bad dimensions.
   void add_image(const std::string& tag, int64_t step, const uint8_t* pixels, int height, int width,

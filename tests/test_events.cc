@@ -20,11 +20,14 @@
 #include "io/image_codec.h"
 #include "io/tfrecord.h"
 #include "proto/event.pb.h"
+#include "tests/event_files.h"
 
 namespace fs = std::filesystem;
 using fcn::EventWriter;
 
 namespace {
+
+using fcn::test::read_events;
 
 // A fresh, empty directory under the system temp dir, removed when the test ends.
 struct TempDir {
@@ -38,18 +41,6 @@ struct TempDir {
     fs::remove_all(path, ignored);
   }
 };
-
-std::vector<tensorflow::Event> read_events(const std::string& path) {
-  fcn::TfRecordReader reader(path);
-  std::vector<tensorflow::Event> events;
-  std::string payload;
-  while (reader.next(payload)) {
-    tensorflow::Event e;
-    REQUIRE(e.ParseFromString(payload));
-    events.push_back(e);
-  }
-  return events;
-}
 
 std::string local_hostname() {
   char name[256] = {};
@@ -295,6 +286,23 @@ TEST_CASE("EventWriter round trip: scalars, images, histogram", "[events]") {
   for (double c : counts) total += c;
   CHECK(total == 1000);
   check_histogram_matches(limits, counts, histo_values);
+}
+
+TEST_CASE("EventWriter: a SessionLog START marks a restart at its step", "[events]") {
+  TempDir dir("session_start");
+  std::string path;
+  {
+    fcn::EventWriter writer(dir.path.string());
+    writer.add_session_start(5);
+    writer.add_scalar("loss", 5, 2.5f);
+    path = writer.path();
+  }
+  std::vector<tensorflow::Event> events = read_events(path);
+  REQUIRE(events.size() == 3);  // file_version, START, the scalar
+  CHECK(events[1].step() == 5);
+  REQUIRE(events[1].has_session_log());
+  CHECK(events[1].session_log().status() == tensorflow::SessionLog::START);
+  CHECK_FALSE(events[2].has_session_log());
 }
 
 TEST_CASE("EventWriter: two writers in one directory get different files", "[events]") {

@@ -9,6 +9,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
 
 #include "engine/checkpoint.h"
@@ -205,4 +206,31 @@ TEST_CASE("fcn train: a diverged run never overwrites the last good checkpoint, 
   CHECK_THAT(fresh.output, Catch::Contains("at step 2; the weights after step 1 are not saved (no checkpoint was "
                                            "written before)"));
   CHECK_FALSE(std::filesystem::exists(latest));
+}
+
+TEST_CASE("fcn train --resume from an earlier checkpoint: each step logged once, the summary counts this run",
+          "[cli]") {
+  const std::string dir = fcn::test::temp_dir("cli_resume_log");
+  fcn::test::write_tiny_export(dir, 8);
+  REQUIRE(run_fcn(tiny_train_args(dir) + " --steps 4").exit_code == 0);  // checkpoints at 2 and 4
+
+  auto again = run_fcn(tiny_train_args(dir) + " --steps 6 --resume " + dir + "/run/checkpoints/step-0000002.safetensors");
+  INFO(again.output);
+  REQUIRE(again.exit_code == 0);
+  // Steps 3 and 4 ran twice: their train lines and step 4's evaluation were dropped before logging again.
+  CHECK_THAT(again.output, Catch::Contains("metrics.jsonl: dropped 3 lines of steps after 2"));
+  CHECK_THAT(again.output, Catch::Contains("done: 4 steps (resumed at step 2, now at step 6)"));
+  std::map<std::string, std::vector<int64_t>> steps;  // split -> steps, in file order
+  std::ifstream metrics(dir + "/run/metrics.jsonl");
+  for (std::string line; std::getline(metrics, line);) {
+    const nlohmann::json entry = nlohmann::json::parse(line);
+    steps[entry["split"].get<std::string>()].push_back(entry["step"].get<int64_t>());
+  }
+  CHECK(steps["train"] == std::vector<int64_t>{1, 2, 3, 4, 5, 6});
+  CHECK(steps["test"] == std::vector<int64_t>{2, 4, 6});
+
+  auto nothing = run_fcn(tiny_train_args(dir) + " --steps 5 --resume " + dir + "/run/latest.safetensors");
+  CHECK(nothing.exit_code == 0);
+  CHECK_THAT(nothing.output, Catch::Contains("nothing to train: the checkpoint is at step 6 and --steps 5"));
+  CHECK_THAT(nothing.output, Catch::Contains("done: 0 steps (resumed at step 6, now at step 6)"));
 }

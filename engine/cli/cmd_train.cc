@@ -85,8 +85,13 @@ void train_on_every_rank(const TrainArgs& args, const CLI::App& cmd) {
   }
   if (r.interrupted) run_status() = 128 + (training_interrupt_signal() ? training_interrupt_signal() : SIGINT);
   if (comm->rank() != 0) return;
-  std::printf("done: %lld steps in %.1f s | train loss %.4f", static_cast<long long>(r.final_step),
-              r.wall_seconds, r.last_train_loss);
+  std::printf("done: %lld steps", static_cast<long long>(r.steps_run));
+  if (r.resumed_from >= 0) {
+    std::printf(" (resumed at step %lld, now at step %lld)", static_cast<long long>(r.resumed_from),
+                static_cast<long long>(r.final_step));
+  }
+  std::printf(" in %.1f s", r.wall_seconds);
+  if (r.steps_run > 0) std::printf(" | train loss %.4f", r.last_train_loss);
   if (r.evaluated) {
     std::printf(" | test IoU %s | pixel accuracy %.4f\n", iou_text(r.test_iou).c_str(), r.test_pixel_accuracy);
   } else {
