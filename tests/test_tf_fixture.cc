@@ -1,8 +1,9 @@
 // Checks fcn.cu's reader, decoder and training resize against TensorFlow itself, through the committed
 // fixture tests/fixtures/tf_export (written by scripts/reference/make_tf_export.py with TensorFlow 2.21):
-// two TFRecord files framed by tf.io.TFRecordWriter, tf.train.Example records in the seed's schema, and
-// TensorFlow's own bilinear resizes to 512x512 (TF1 legacy mapping in expected/, TF2 half-pixel in
-// expected_half/). The same comparisons run on the `fcn inspect` binary (env FCN_BIN) as a subprocess.
+// two TFRecord files framed by tf.io.TFRecordWriter (and GZIP and ZLIB copies of the first),
+// tf.train.Example records in the seed's schema, and TensorFlow's own bilinear resizes to 512x512 (TF1
+// legacy mapping in expected/, TF2 half-pixel in expected_half/). The same comparisons run on the
+// `fcn inspect` binary (env FCN_BIN) as a subprocess.
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -239,6 +240,58 @@ TEST_CASE("tf_export: read_sample and the sequential reader decode every field T
       }
     }
     CHECK(index == int64_t(expected["records"].size()));
+  }
+}
+
+TEST_CASE("tf_export: the GZIP and ZLIB copies TensorFlow wrote hold exactly the records of part-0",
+          "[reference]") {
+  const json expected = load_expected();
+  REQUIRE(expected["compressed"].size() == 2);
+  for (const json& copy : expected["compressed"]) {
+    const fs::path path = kFixture / copy["file"].get<std::string>();
+    const fs::path plain_path = kFixture / copy["records_of"].get<std::string>();
+    fcn::TfRecordCompression compression = fcn::TfRecordCompression::kAuto;
+    REQUIRE(fcn::parse_tfrecord_compression(copy["compression"].get<std::string>(), &compression));
+    INFO(path.string());
+
+    // The plain file's records, payload bytes and locations.
+    std::vector<std::string> want;
+    fcn::TfRecordReader plain(plain_path.string());
+    std::string payload;
+    while (plain.next(payload)) want.push_back(payload);
+    REQUIRE(want.size() == 4);
+    const std::vector<fcn::RecordLocation> plain_index = fcn::index_tfrecord(plain_path.string());
+
+    for (fcn::TfRecordCompression asked : {fcn::TfRecordCompression::kAuto, compression}) {
+      INFO("compression asked: " << fcn::compression_name(asked));
+      fcn::TfRecordReader reader(path.string(), asked);
+      CHECK(reader.compression() == compression);
+      std::vector<std::string> got;
+      while (reader.next(payload)) got.push_back(payload);
+      CHECK(got == want);  // byte for byte
+
+      const std::vector<fcn::RecordLocation> index = fcn::index_tfrecord(path.string(), asked);
+      REQUIRE(index.size() == plain_index.size());
+      for (size_t i = 0; i < index.size(); ++i) {
+        CHECK(index[i].offset == plain_index[i].offset);  // offsets of the decompressed stream
+        CHECK(index[i].payload_length == plain_index[i].payload_length);
+      }
+      for (size_t i = index.size(); i-- > 0;) {  // random access, backwards
+        reader.read_at(index[i], int64_t(i), payload);
+        CHECK(payload == want[i]);
+      }
+    }
+    // And the records decode to the samples TensorFlow wrote.
+    fcn::TfRecordReader reader(path.string());
+    int64_t index = 0;
+    while (true) {
+      const uint64_t offset = reader.offset();
+      if (!reader.next(payload)) break;
+      const fcn::Sample s = fcn::decode_example(payload, fcn::ExampleContext{path.string(), index, int64_t(offset)});
+      check_sample(record_entry(expected, index), s);
+      ++index;
+    }
+    CHECK(index == 4);
   }
 }
 

@@ -2,14 +2,17 @@
 """Writes tests/fixtures/tf_export/: a small Labelbox-style export made with TensorFlow itself, and what
 TensorFlow computes from it (bilinear resizes to 512x512 and record metadata), for tests/test_tf_fixture.cc.
 
-Everything written by TensorFlow: tf.io.TFRecordWriter frames the records, tf.train.Example serializes
-them, tf.io.encode_png / encode_jpeg encode the pixels, tf.image.decode_image and the TF resize ops give
-the expected outputs. The pixels themselves come from a seeded numpy generator (stepped ramps, a few flat
-blobs, one small noisy patch) so the PNGs compress and the folder stays small.
+Everything written by TensorFlow: tf.io.TFRecordWriter frames the records (plain, and GZIP / ZLIB copies
+of part-0), tf.train.Example serializes them (deterministically: map entries sorted by key, so a rerun
+writes the same bytes), tf.io.encode_png / encode_jpeg encode the pixels, tf.image.decode_image and the TF
+resize ops give the expected outputs. The pixels themselves come from a seeded numpy generator (stepped
+ramps, a few flat blobs, one small noisy patch) so the PNGs compress and the folder stays small.
 
 Output (all paths relative to the fixture folder):
   export.json                 {"tfrecord_paths": ["part-0.tfrecord", "part-1.tfrecord"], "legend": {...}}
   part-0.tfrecord, part-1.tfrecord
+  compressed/part-0.tfrecord.gz    the records of part-0.tfrecord, TFRecordOptions(compression_type="GZIP")
+  compressed/part-0.tfrecord.zlib  the same with compression_type="ZLIB"
   expected.json               per record: file, offset, payload_length, id, filename, format, width, ...
   expected/<i>.image.png      TF1 resize_images (legacy mapping) of decode_image(channels=3), PNG records
   expected/<i>.label.png      round(255 * resize_images(label == first legend value)), every record
@@ -40,6 +43,8 @@ RECORDS = [
     (1, 61, 97, 3, "png"),      # small and tall
 ]
 COLORSPACE = {1: "GRAY", 3: "RGB", 4: "RGBA"}
+# Compressed copies of part-0 (its four records, the JPEG among them): (compression_type, file).
+COMPRESSED = [("GZIP", "compressed/part-0.tfrecord.gz"), ("ZLIB", "compressed/part-0.tfrecord.zlib")]
 
 
 def make_image(rng, height, width, channels):
@@ -145,12 +150,13 @@ def main():
     args = parser.parse_args()
 
     rng = np.random.default_rng(args.seed)
-    for sub in ("expected", "expected_half"):
+    for sub in ("expected", "expected_half", "compressed"):
         os.makedirs(os.path.join(args.out, sub), exist_ok=True)
     files = ["part-0.tfrecord", "part-1.tfrecord"]
 
     # 1. The export: encode with TF, write the records with TF's writer.
     samples = []
+    serialized = []  # (file index, bytes) in export order
     writers = [tf.io.TFRecordWriter(os.path.join(args.out, name)) for name in files]
     for index, (file_index, width, height, channels, fmt) in enumerate(RECORDS):
         pixels = make_image(rng, height, width, channels)
@@ -163,12 +169,26 @@ def main():
         filename = f"frame_{index:03d}.{'jpg' if fmt == 'jpeg' else 'png'}"
         record_id = f"ck{args.seed:x}{index:04d}ref"
         example = make_example(image_bytes, label_bytes, filename, record_id, fmt, height, width, channels)
-        writers[file_index].write(example.SerializeToString())
+        payload = example.SerializeToString(deterministic=True)
+        writers[file_index].write(payload)
+        serialized.append((file_index, payload))
         samples.append(dict(file_index=file_index, image_bytes=image_bytes, label=label, fmt=fmt,
                             id=record_id, filename=filename, width=width, height=height,
                             channels=channels))
     for w in writers:
         w.close()
+    compressed = []
+    for compression_type, name in COMPRESSED:
+        path = os.path.join(args.out, name)
+        options = tf.io.TFRecordOptions(compression_type=compression_type)
+        with tf.io.TFRecordWriter(path, options=options) as writer:
+            for file_index, payload in serialized:
+                if file_index == 0:
+                    writer.write(payload)
+        # tf.data reads the copy back as exactly the records of part-0.
+        got = [r.numpy() for r in tf.data.TFRecordDataset(path, compression_type=compression_type)]
+        assert got == [p for f, p in serialized if f == 0], f"{name}: records differ from part-0"
+        compressed.append({"file": name, "compression": compression_type.lower(), "records_of": files[0]})
     with open(os.path.join(args.out, "export.json"), "w") as f:
         json.dump({"tfrecord_paths": files, "legend": LEGEND}, f, indent=2)
         f.write("\n")
@@ -196,7 +216,7 @@ def main():
             write_png(os.path.join(args.out, sub, f"{index}.label.png"), soft)
         expected.append(entry)
     meta = {"size": SIZE, "legend": LEGEND, "first_class_value": FIRST_CLASS_VALUE,
-            "tensorflow": tf.__version__, "seed": args.seed, "records": expected}
+            "tensorflow": tf.__version__, "seed": args.seed, "records": expected, "compressed": compressed}
     with open(os.path.join(args.out, "expected.json"), "w") as f:
         json.dump(meta, f, indent=1)
         f.write("\n")
