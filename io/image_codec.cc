@@ -1,6 +1,7 @@
-// Image decode and encode through stb_image / stb_image_write, from and to memory, plus whole-file I/O.
-// Formats are recognised by their magic bytes (PNG, JPEG, GIF, BMP), as tf.image.decode_image does, so
-// arbitrary bytes are never guessed into an image. Sizes are checked from the header before decoding.
+// Image decode and encode, from and to memory, plus whole-file I/O. JPEG is decoded by libjpeg-turbo
+// (io/jpeg_decode), PNG, GIF and BMP by stb_image; encoding is stb_image_write's. Formats are recognised
+// by their magic bytes (PNG, JPEG, GIF, BMP), as tf.image.decode_image does, so arbitrary bytes are never
+// guessed into an image, and stb never sees JPEG bytes. Sizes are checked from the header before decoding.
 #include "io/image_codec.h"
 
 #include <cerrno>
@@ -14,6 +15,7 @@
 #include <stb_image_write.h>
 
 #include "io/file_checks.h"
+#include "io/jpeg_decode.h"
 
 namespace fcn {
 namespace {
@@ -46,9 +48,18 @@ void append_to_string(void* context, void* data, int size) {
 }  // namespace
 
 bool peek_image_size(const void* data, size_t size, int* width, int* height, int* channels) {
-  if (size > size_t(INT_MAX) || sniff_format(data, size) == nullptr) return false;
+  const char* format = sniff_format(data, size);
+  if (size > size_t(INT_MAX) || format == nullptr) return false;
   int w = 0, h = 0, c = 0;
-  if (stbi_info_from_memory(static_cast<const stbi_uc*>(data), int(size), &w, &h, &c) == 0) return false;
+  if (std::strcmp(format, "JPEG") == 0) {
+    JpegHeader header;
+    if (!read_jpeg_header(data, size, &header, nullptr)) return false;
+    w = header.width;
+    h = header.height;
+    c = header.components;
+  } else if (stbi_info_from_memory(static_cast<const stbi_uc*>(data), int(size), &w, &h, &c) == 0) {
+    return false;
+  }
   if (width) *width = w;
   if (height) *height = h;
   if (channels) *channels = c;
@@ -56,7 +67,8 @@ bool peek_image_size(const void* data, size_t size, int* width, int* height, int
 }
 
 bool image_is_16_bit(const void* data, size_t size) {
-  if (size > size_t(INT_MAX) || sniff_format(data, size) == nullptr) return false;
+  const char* format = sniff_format(data, size);
+  if (size > size_t(INT_MAX) || format == nullptr || std::strcmp(format, "JPEG") == 0) return false;
   return stbi_is_16_bit_from_memory(static_cast<const stbi_uc*>(data), int(size)) != 0;
 }
 
@@ -73,6 +85,7 @@ bool decode_image(const void* data, size_t size, int channels, int64_t max_pixel
                 first_bytes_hex(data, size) + ")");
   }
   if (size > size_t(INT_MAX)) return fail("image bytes over 2 GiB");
+  if (std::strcmp(format, "JPEG") == 0) return decode_jpeg(data, size, channels, max_pixels, out, error);
   int width = 0, height = 0, source_channels = 0;
   if (stbi_info_from_memory(static_cast<const stbi_uc*>(data), int(size), &width, &height, &source_channels) == 0) {
     return fail(std::string("unreadable ") + format + " header: " + stbi_failure_reason());

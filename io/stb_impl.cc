@@ -1,5 +1,7 @@
 // The one translation unit that compiles stb_image and stb_image_write (header-only libraries from the
-// Debian stb package). Only the formats tf.image.decode_image accepts are compiled in: PNG, JPEG, GIF, BMP.
+// Debian stb package). Decoders for PNG, GIF and BMP only: JPEG goes to libjpeg-turbo (io/jpeg_decode),
+// because stb_image 2.27's JPEG decoder has a heap overflow in its Huffman table parsing (CVE-2022-28042,
+// reachable through stbi_info alone) and reads uninitialised memory in progressive files.
 // Nothing else in the project may define STB_IMAGE_IMPLEMENTATION or STB_IMAGE_WRITE_IMPLEMENTATION.
 #if defined(__GNUC__)
 #pragma GCC diagnostic push
@@ -10,9 +12,9 @@
 #endif
 
 #define STBI_ONLY_PNG
-#define STBI_ONLY_JPEG
 #define STBI_ONLY_GIF
 #define STBI_ONLY_BMP
+#define STBI_NO_JPEG
 #define STB_IMAGE_IMPLEMENTATION
 #include <stb_image.h>
 
