@@ -179,6 +179,25 @@ TEST_CASE("image_codec: JPEG goes through libjpeg, stb has no JPEG decoder", "[i
   CHECK(repeated);
 }
 
+TEST_CASE("jpeg_decode: the functions themselves", "[io][image_codec][jpeg]") {
+  const std::vector<uint8_t> rgb = smooth_rgb(10, 12);
+  const std::string jpeg = encode_jpeg(rgb.data(), 10, 12, 3, 90);
+  JpegHeader header;
+  std::string error;
+  REQUIRE(read_jpeg_header(jpeg.data(), jpeg.size(), &header, &error));
+  CHECK((header.width == 12 && header.height == 10 && header.components == 3));
+  DecodedImage image;
+  REQUIRE(decode_jpeg(jpeg.data(), jpeg.size(), 3, 120, &image, &error));  // exactly the limit
+  CHECK((image.width == 12 && image.height == 10 && image.channels == 3 && image.pixels.size() == 360));
+  CHECK_FALSE(decode_jpeg(jpeg.data(), jpeg.size(), 3, 119, &image, &error));
+  CHECK(error == "JPEG of 12x10 = 120 pixels, over the pixel limit of 119 pixels");
+  CHECK(image.pixels.empty());  // a failed decode leaves no pixels behind
+  CHECK_FALSE(decode_jpeg(jpeg.data(), jpeg.size(), 4, 1000, &image, &error));
+  CHECK(error == "decode_jpeg: channels must be 1 or 3");
+  CHECK_FALSE(read_jpeg_header("\xff\xd8\xff", 3, &header, &error));
+  CHECK(error == "unreadable JPEG header: the data ends before the image is complete (a cut or truncated file?)");
+}
+
 TEST_CASE("image_codec: a CMYK JPEG becomes RGB by TensorFlow's formula", "[io][image_codec][jpeg]") {
   // Adobe's marker is there, so TensorFlow takes r = k * c / 255 on the stored (inverted) values.
   const uint8_t cmyk[4] = {200, 100, 50, 128};
