@@ -1,6 +1,8 @@
-// Image decode and encode through stb_image / stb_image_write, from and to memory, plus whole-file I/O.
-// Formats are recognised by their magic bytes (PNG, JPEG, GIF, BMP), as tf.image.decode_image does, so
-// arbitrary bytes are never guessed into an image. Sizes are checked from the header before decoding.
+// Image decode and encode, from and to memory, plus whole-file I/O. JPEG is decoded by libjpeg-turbo
+// (io/jpeg_decode), PNG, GIF and BMP by stb_image; encoding is stb_image_write's. Formats are recognised
+// by their magic bytes (PNG, JPEG, GIF, BMP), as tf.image.decode_image does, so arbitrary bytes are never
+// guessed into an image, and stb never sees JPEG bytes. Sizes are read from the header by io/image_header
+// and checked against the pixel limit before any decoder allocates.
 #include "io/image_codec.h"
 
 #include <cerrno>
@@ -14,19 +16,11 @@
 #include <stb_image_write.h>
 
 #include "io/file_checks.h"
+#include "io/image_header.h"
+#include "io/jpeg_decode.h"
 
 namespace fcn {
 namespace {
-
-// Name of the format from the first bytes, or nullptr when it is none of the four.
-const char* sniff_format(const void* data, size_t size) {
-  const auto* b = static_cast<const unsigned char*>(data);
-  if (size >= 8 && std::memcmp(b, "\x89PNG\r\n\x1a\n", 8) == 0) return "PNG";
-  if (size >= 3 && b[0] == 0xFF && b[1] == 0xD8 && b[2] == 0xFF) return "JPEG";
-  if (size >= 6 && (std::memcmp(b, "GIF87a", 6) == 0 || std::memcmp(b, "GIF89a", 6) == 0)) return "GIF";
-  if (size >= 2 && b[0] == 'B' && b[1] == 'M') return "BMP";
-  return nullptr;
-}
 
 std::string first_bytes_hex(const void* data, size_t size) {
   const auto* b = static_cast<const unsigned char*>(data);
@@ -46,18 +40,17 @@ void append_to_string(void* context, void* data, int size) {
 }  // namespace
 
 bool peek_image_size(const void* data, size_t size, int* width, int* height, int* channels) {
-  if (size > size_t(INT_MAX) || sniff_format(data, size) == nullptr) return false;
-  int w = 0, h = 0, c = 0;
-  if (stbi_info_from_memory(static_cast<const stbi_uc*>(data), int(size), &w, &h, &c) == 0) return false;
-  if (width) *width = w;
-  if (height) *height = h;
-  if (channels) *channels = c;
+  ImageHeader header;
+  if (!read_image_header(data, size, &header, nullptr)) return false;
+  if (width) *width = header.width;
+  if (height) *height = header.height;
+  if (channels) *channels = header.channels;
   return true;
 }
 
 bool image_is_16_bit(const void* data, size_t size) {
-  if (size > size_t(INT_MAX) || sniff_format(data, size) == nullptr) return false;
-  return stbi_is_16_bit_from_memory(static_cast<const stbi_uc*>(data), int(size)) != 0;
+  ImageHeader header;
+  return read_image_header(data, size, &header, nullptr) && header.bits_per_sample == 16;
 }
 
 bool decode_image(const void* data, size_t size, int channels, int64_t max_pixels, DecodedImage* out,
@@ -67,26 +60,28 @@ bool decode_image(const void* data, size_t size, int channels, int64_t max_pixel
     return false;
   };
   if (channels != 1 && channels != 3) return fail("decode_image: channels must be 1 or 3");
-  const char* format = sniff_format(data, size);
+  const char* format = image_format_of(data, size);
   if (format == nullptr) {
     return fail("not a PNG, JPEG, GIF or BMP image (" + std::to_string(size) + " bytes, starting " +
                 first_bytes_hex(data, size) + ")");
   }
   if (size > size_t(INT_MAX)) return fail("image bytes over 2 GiB");
-  int width = 0, height = 0, source_channels = 0;
-  if (stbi_info_from_memory(static_cast<const stbi_uc*>(data), int(size), &width, &height, &source_channels) == 0) {
-    return fail(std::string("unreadable ") + format + " header: " + stbi_failure_reason());
-  }
-  if (width <= 0 || height <= 0) return fail(std::string(format) + " with an empty size");
-  if (int64_t(width) * height > max_pixels) {
-    return fail(std::string(format) + " of " + std::to_string(width) + "x" + std::to_string(height) + " = " +
-                std::to_string(int64_t(width) * height) + " pixels, over the limit of " +
+  // The size from the header, checked before any decoder allocates for it.
+  ImageHeader header;
+  std::string header_error;
+  if (!read_image_header(data, size, &header, &header_error)) return fail(header_error);
+  const int64_t pixel_count = int64_t(header.width) * header.height;
+  if (pixel_count > max_pixels) {
+    return fail(std::string(format) + " of " + std::to_string(header.width) + "x" + std::to_string(header.height) +
+                " = " + std::to_string(pixel_count) + " pixels, over the pixel limit of " +
                 std::to_string(max_pixels) + " pixels");
   }
+  if (std::strcmp(format, "JPEG") == 0) return decode_jpeg(data, size, channels, max_pixels, out, error);
+
   int w = 0, h = 0, c = 0;
   stbi_uc* pixels = stbi_load_from_memory(static_cast<const stbi_uc*>(data), int(size), &w, &h, &c, channels);
   if (pixels == nullptr) return fail(std::string("cannot decode ") + format + ": " + stbi_failure_reason());
-  if (w != width || h != height) {  // the header and the decoder disagree: never hand out such an image
+  if (w != header.width || h != header.height) {  // header and decoder disagree: never hand out such an image
     stbi_image_free(pixels);
     return fail(std::string(format) + " header and pixel data disagree on the size");
   }

@@ -1,4 +1,5 @@
-// Image decode (PNG, JPEG, GIF, BMP via stb_image) and PNG/JPEG encode (stb_image_write).
+// Image decode (JPEG via libjpeg-turbo as TensorFlow sets it up; PNG, GIF, BMP via stb_image) and PNG/JPEG
+// encode (stb_image_write).
 #pragma once
 #include <cstdint>
 #include <string>
@@ -14,7 +15,8 @@ struct DecodedImage {
   std::vector<uint8_t> pixels;  // [height, width, channels]
 };
 
-// Decodes to `channels` (1 or 3): gray expands to RGB, alpha is dropped, RGB to gray uses luma.
+// Decodes to `channels` (1 or 3): gray expands to RGB, alpha is dropped, RGB to gray uses luma (stb's
+// integer weights for PNG/GIF/BMP, libjpeg's Y for JPEG). JPEG pixels equal tf.image.decode_image's.
 // Returns false and sets *error on bad bytes or an image over max_pixels (checked before decoding).
 bool decode_image(const void* data, size_t size, int channels, int64_t max_pixels, DecodedImage* out,
                   std::string* error);

@@ -1,13 +1,19 @@
 // TFRecord framing: reader (sequential and by index, CRC32C-checked), writer, and the index pass.
 //   [uint64 LE length N][uint32 LE masked crc32c(length)][N bytes payload][uint32 LE masked crc32c(payload)]
+// The reader and the index pass also read GZIP- and ZLIB-compressed files (TfRecordCompression, detected
+// from the first bytes by default). For those, every offset (RecordLocation, DataError, messages) is an
+// offset in the decompressed stream, and messages say so.
 // Errors are DataError: they name the file, the record index and its byte offset, and say whether the
-// record is corrupted (CRC mismatch) or truncated.
+// record is corrupted (CRC mismatch, damaged compressed data) or truncated.
 #pragma once
 #include <cstdint>
 #include <cstdio>
+#include <memory>
 #include <stdexcept>
 #include <string>
 #include <vector>
+
+#include "io/tfrecord_compression.h"
 
 namespace fcn {
 
@@ -19,7 +25,7 @@ class DataError : public std::runtime_error {
   Kind kind() const { return kind_; }
   const std::string& file() const { return file_; }
   int64_t record() const { return record_; }  // -1 when not about one record
-  int64_t offset() const { return offset_; }  // byte offset of the record, -1 when unknown
+  int64_t offset() const { return offset_; }  // byte offset of the record (decompressed), -1 when unknown
  private:
   Kind kind_;
   std::string file_;
@@ -29,18 +35,24 @@ class DataError : public std::runtime_error {
 
 // Where one record sits in its file.
 struct RecordLocation {
-  uint64_t offset = 0;          // byte offset of the record's 12-byte header
+  uint64_t offset = 0;          // byte offset of the record's 12-byte header (in the decompressed stream)
   uint64_t payload_length = 0;  // N
   uint64_t framed_size() const { return payload_length + 16; }
 };
 
+class RecordStream;
+
 // Reads only headers (length + its CRC), seeking over payloads. Throws DataError on a bad length CRC or
-// a file that ends inside a header or payload.
-std::vector<RecordLocation> index_tfrecord(const std::string& path);
+// a file that ends inside a header or payload. A compressed file is decompressed once, start to end
+// (payload bytes are decompressed and dropped, their CRCs not checked), so damage to the compressed
+// data and a cut anywhere in it are found here.
+std::vector<RecordLocation> index_tfrecord(const std::string& path,
+                                           TfRecordCompression compression = TfRecordCompression::kAuto);
 
 class TfRecordReader {
  public:
-  explicit TfRecordReader(const std::string& path);  // throws DataError(kIo) if it cannot open
+  // Throws DataError(kIo) if it cannot open. kAuto decides from the file's first bytes.
+  explicit TfRecordReader(const std::string& path, TfRecordCompression compression = TfRecordCompression::kAuto);
   ~TfRecordReader();
   TfRecordReader(const TfRecordReader&) = delete;
   TfRecordReader& operator=(const TfRecordReader&) = delete;
@@ -50,15 +62,21 @@ class TfRecordReader {
   // (length CRC, truncation) it stays put, since nothing says where the next record would start.
   bool next(std::string& payload);
   // Random access: reads the record at loc, both CRCs checked. record_index only names it in errors.
+  // Compressed files: a location after the previous read decompresses forward from there; one before it
+  // decompresses the file again from its start (cost: the file up to loc, see docs/FORMATS.md).
   void read_at(const RecordLocation& loc, int64_t record_index, std::string& payload);
 
   int64_t records_read() const { return records_read_; }
-  uint64_t offset() const { return offset_; }  // byte offset of the next record
+  uint64_t offset() const { return offset_; }  // byte offset of the next record (decompressed)
   const std::string& path() const { return path_; }
+  TfRecordCompression compression() const;  // as read: kNone, kGzip or kZlib (kAuto resolved)
 
  private:
+  void read_payload(int64_t record, uint64_t offset, uint64_t length, std::string& payload);  // + its CRC
+  void check_payload(int64_t record, uint64_t offset, std::string& payload);  // cuts and checks the CRC
+
   std::string path_;
-  std::FILE* file_ = nullptr;
+  std::unique_ptr<RecordStream> stream_;
   uint64_t offset_ = 0;
   int64_t records_read_ = 0;
 };

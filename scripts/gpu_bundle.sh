@@ -6,6 +6,9 @@
 # finds all of them:
 #   include/{google/protobuf,CLI,nlohmann,stb,catch2}   headers (protobuf's well-known .proto files too)
 #   lib/libprotobuf.a                                   protobuf linked statically into the binaries
+#   include/{zlib,zconf}.h, lib/libz.a                  zlib (compressed TFRecords), linked statically
+#   include/j{peglib,morecfg,error,config}.h,           libjpeg-turbo (JPEG decoding), linked statically
+#     lib/libjpeg.a
 #   lib/libCatch2WithMain.a, lib/cmake/Catch2/          Catch2 v2's CMake package (Catch.cmake etc.)
 #   include/boost/..., lib/libboost_context.a           Boost.Context for the emulated device: only the
 #                                                       headers kernels/cuda/emu/block_runner.cc includes
@@ -20,11 +23,13 @@ dest=${1:-.gpu_deps}
 multiarch=$(gcc -print-multiarch 2>/dev/null || echo x86_64-linux-gnu)
 libdir=/usr/lib/$multiarch
 
-need() { [ -e "$1" ] || { echo "gpu_bundle: missing $1" >&2; echo "HINT: run scripts/setup.sh (apt packages libprotobuf-dev protobuf-compiler libcli11-dev nlohmann-json3-dev libstb-dev catch2 libboost-context-dev)" >&2; exit 1; }; }
+need() { [ -e "$1" ] || { echo "gpu_bundle: missing $1" >&2; echo "HINT: run scripts/setup.sh (apt packages libprotobuf-dev protobuf-compiler libcli11-dev nlohmann-json3-dev libstb-dev zlib1g-dev libjpeg62-turbo-dev catch2 libboost-context-dev)" >&2; exit 1; }; }
 for path in /usr/include/google/protobuf /usr/include/CLI /usr/include/nlohmann /usr/include/stb \
             /usr/include/catch2 $libdir/libprotobuf.a /usr/bin/protoc /usr/share/cmake/CLI11 \
             /usr/share/cmake/nlohmann_json /usr/lib/cmake/Catch2 /usr/lib/libCatch2WithMain.a \
-            /usr/include/boost/context/fiber.hpp $libdir/libboost_context.a; do
+            /usr/include/boost/context/fiber.hpp $libdir/libboost_context.a \
+            /usr/include/zlib.h /usr/include/zconf.h $libdir/libz.a /usr/include/jpeglib.h \
+            /usr/include/jmorecfg.h /usr/include/jerror.h /usr/include/$multiarch/jconfig.h $libdir/libjpeg.a; do
   need "$path"
 done
 
@@ -37,6 +42,13 @@ cp "$libdir/libprotobuf.a" "$dest/lib/"
 cp /usr/lib/libCatch2WithMain.a "$dest/lib/"
 cp -r /usr/lib/cmake/Catch2 "$dest/lib/cmake/"
 cp -r /usr/share/cmake/CLI11 /usr/share/cmake/nlohmann_json "$dest/share/cmake/"
+
+# zlib and libjpeg-turbo: the headers (libjpeg's jconfig.h sits in the multiarch folder) and the static
+# libraries, which CMake's FindZLIB and FindJPEG find through CMAKE_PREFIX_PATH, whatever the device
+# machine has installed itself.
+cp /usr/include/zlib.h /usr/include/zconf.h /usr/include/jpeglib.h /usr/include/jmorecfg.h \
+   /usr/include/jerror.h "/usr/include/$multiarch/jconfig.h" "$dest/include/"
+cp "$libdir/libz.a" "$libdir/libjpeg.a" "$dest/lib/"
 
 # Boost.Context: the static library and the Boost headers the emulator's fiber code includes.
 cp "$libdir/libboost_context.a" "$dest/lib/"
@@ -63,7 +75,7 @@ chmod +x "$dest/bin/protoc" "$dest/libexec/protoc/protoc"
 {
   echo "bundled $(date -u +%Y-%m-%dT%H:%M:%SZ) from $(. /etc/os-release && echo "$PRETTY_NAME")"
   dpkg-query -W -f='${Package} ${Version}\n' libprotobuf-dev protobuf-compiler libcli11-dev nlohmann-json3-dev \
-    libstb-dev catch2 libboost-context-dev 2>/dev/null || true
+    libstb-dev zlib1g-dev libjpeg62-turbo-dev catch2 libboost-context-dev 2>/dev/null || true
 } > "$dest/VERSIONS"
 
 "$dest/bin/protoc" --version >/dev/null

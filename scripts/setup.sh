@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs the build dependencies from Debian's packages. Idempotent: quiet and fast when all are there.
 set -euo pipefail
-packages=(cmake ninja-build g++ pkg-config libprotobuf-dev protobuf-compiler libstb-dev catch2
-          nlohmann-json3-dev libcli11-dev libomp-dev libboost-context-dev
+packages=(cmake ninja-build g++ pkg-config libprotobuf-dev protobuf-compiler libstb-dev zlib1g-dev
+          libjpeg62-turbo-dev catch2 nlohmann-json3-dev libcli11-dev libomp-dev libboost-context-dev
           openmpi-bin libopenmpi-dev)
 missing=()
 for p in "${packages[@]}"; do

@@ -1,5 +1,5 @@
-// Helpers for the io tests: scratch folders, synthetic images and hand-built PNG files (for the variants
-// stb_image_write cannot produce: paletted, 16-bit, lying headers).
+// Helpers for the io tests: scratch folders, synthetic images, hand-built PNG files (for the variants
+// stb_image_write cannot produce: paletted, 16-bit, lying headers) and PNG, GIF and BMP headers alone.
 #pragma once
 #include <unistd.h>
 
@@ -85,10 +85,8 @@ inline void png_chunk(std::string& out, const char* type, const std::string& dat
   put_be32(out, crc32_iso(reinterpret_cast<const uint8_t*>(typed.data()), typed.size()));
 }
 
-// A PNG built by hand with an uncompressed (stored) zlib stream. `rows` holds the raw scanlines without
-// filter bytes ([height, bytes_per_row]); color_type 0 gray, 2 RGB, 3 paletted; palette is RGB triples.
-inline std::string handmade_png(int width, int height, int bit_depth, int color_type, const std::string& rows,
-                                const std::vector<uint8_t>& palette = {}) {
+// The start of a PNG that only declares its size: the signature and IHDR, no image data.
+inline std::string png_header_only(int width, int height, int bit_depth, int color_type) {
   std::string png("\x89PNG\r\n\x1a\n", 8);
   std::string ihdr;
   put_be32(ihdr, uint32_t(width));
@@ -97,6 +95,14 @@ inline std::string handmade_png(int width, int height, int bit_depth, int color_
   ihdr += char(color_type);
   ihdr += std::string(3, '\0');  // compression, filter, interlace
   png_chunk(png, "IHDR", ihdr);
+  return png;
+}
+
+// A PNG built by hand with an uncompressed (stored) zlib stream. `rows` holds the raw scanlines without
+// filter bytes ([height, bytes_per_row]); color_type 0 gray, 2 RGB, 3 paletted; palette is RGB triples.
+inline std::string handmade_png(int width, int height, int bit_depth, int color_type, const std::string& rows,
+                                const std::vector<uint8_t>& palette = {}) {
+  std::string png = png_header_only(width, height, bit_depth, color_type);
   if (!palette.empty()) png_chunk(png, "PLTE", std::string(palette.begin(), palette.end()));
 
   std::string raw;  // scanlines each preceded by filter type 0
@@ -119,6 +125,37 @@ inline std::string handmade_png(int width, int height, int bit_depth, int color_
   png_chunk(png, "IDAT", zlib);
   png_chunk(png, "IEND", "");
   return png;
+}
+
+// The start of a GIF89a that only declares its logical screen size.
+inline std::string gif_header_only(int width, int height) {
+  std::string gif = "GIF89a";
+  gif += char(width & 0xFF);
+  gif += char(width >> 8);
+  gif += char(height & 0xFF);
+  gif += char(height >> 8);
+  gif += std::string("\x00\x00\x00", 3);  // no global colour table
+  return gif;
+}
+
+inline void put_le32(std::string& out, uint32_t v) {
+  for (int i = 0; i < 4; ++i) out += char((v >> (8 * i)) & 0xFF);
+}
+
+// A BMP file header and 40-byte BITMAPINFOHEADER declaring width x height (negative: top-down), no pixels.
+inline std::string bmp_header_only(int width, int height, int bits_per_pixel) {
+  std::string bmp = "BM";
+  put_le32(bmp, 54);  // file size: just the headers
+  put_le32(bmp, 0);
+  put_le32(bmp, 54);  // pixel data offset
+  put_le32(bmp, 40);
+  put_le32(bmp, uint32_t(width));
+  put_le32(bmp, uint32_t(height));
+  bmp += std::string("\x01\x00", 2);  // planes
+  bmp += char(bits_per_pixel);
+  bmp += '\0';
+  bmp += std::string(24, '\0');  // compression .. important colours
+  return bmp;
 }
 
 }  // namespace fcn::test

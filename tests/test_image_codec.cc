@@ -1,4 +1,5 @@
 // Image codec: PNG/JPEG/BMP round trips, channel conversions, size checks before decoding, bad bytes,
+// JPEG through libjpeg (gray, CMYK, the CVE-2022-28042 bytes, cuts, damage, huge headers, endless scans),
 // and whole-file I/O.
 #include <catch2/catch.hpp>
 
@@ -7,9 +8,16 @@
 #include <string>
 #include <vector>
 
+#include <stb_image.h>
 #include <stb_image_write.h>
 
+#include <cstdio>
+#include <cstdlib>
+
+#include <jpeglib.h>
+
 #include "io/image_codec.h"
+#include "io/jpeg_decode.h"
 #include "io_test_util.h"
 
 using namespace fcn;
@@ -94,6 +102,210 @@ TEST_CASE("image_codec: JPEG and BMP decode", "[io][image_codec]") {
   CHECK(image.pixels == smooth);
 }
 
+namespace {
+
+// A smooth RGB gradient [h, w, 3]: JPEG keeps it well.
+std::vector<uint8_t> smooth_rgb(int h, int w) {
+  std::vector<uint8_t> rgb(size_t(h) * w * 3);
+  for (int y = 0; y < h; ++y)
+    for (int x = 0; x < w; ++x)
+      for (int c = 0; c < 3; ++c) rgb[(size_t(y) * w + x) * 3 + c] = uint8_t(40 + 3 * x + 2 * y + 20 * c);
+  return rgb;
+}
+
+// Position of the first marker `code` (ff code) at or after `from`, or npos.
+size_t find_marker(const std::string& jpeg, unsigned char code, size_t from = 0) {
+  for (size_t i = from; i + 1 < jpeg.size(); ++i)
+    if (uint8_t(jpeg[i]) == 0xFF && uint8_t(jpeg[i + 1]) == code) return i;
+  return std::string::npos;
+}
+
+// A JPEG written with libjpeg itself (stb_image_write only writes baseline YCbCr): `pixels` [h, w,
+// components] in `space`; CMYK gets Adobe's marker and is stored inverted, as libjpeg does.
+std::string libjpeg_bytes(const std::vector<uint8_t>& pixels, int h, int w, int components, J_COLOR_SPACE space,
+                          bool progressive) {
+  jpeg_compress_struct c{};
+  jpeg_error_mgr err{};
+  c.err = jpeg_std_error(&err);
+  jpeg_create_compress(&c);
+  unsigned char* buffer = nullptr;
+  unsigned long size = 0;
+  jpeg_mem_dest(&c, &buffer, &size);
+  c.image_width = JDIMENSION(w);
+  c.image_height = JDIMENSION(h);
+  c.input_components = components;
+  c.in_color_space = space;
+  jpeg_set_defaults(&c);
+  jpeg_set_quality(&c, 100, TRUE);
+  if (progressive) jpeg_simple_progression(&c);
+  jpeg_start_compress(&c, TRUE);
+  while (c.next_scanline < c.image_height) {
+    JSAMPROW rows[1] = {const_cast<JSAMPLE*>(pixels.data()) + size_t(c.next_scanline) * size_t(w) * components};
+    jpeg_write_scanlines(&c, rows, 1);
+  }
+  jpeg_finish_compress(&c);
+  std::string out(reinterpret_cast<const char*>(buffer), size);
+  jpeg_destroy_compress(&c);
+  std::free(buffer);
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("image_codec: JPEG goes through libjpeg, stb has no JPEG decoder", "[io][image_codec][jpeg]") {
+  const std::vector<uint8_t> rgb = smooth_rgb(24, 40);
+  const std::string jpeg = encode_jpeg(rgb.data(), 24, 40, 3, 90);
+  int w = 0, h = 0, c = 0;
+  REQUIRE(peek_image_size(jpeg.data(), jpeg.size(), &w, &h, &c));
+  CHECK((w == 40 && h == 24 && c == 3));
+  CHECK_FALSE(image_is_16_bit(jpeg.data(), jpeg.size()));
+  // stb_image is compiled with STBI_NO_JPEG: its JPEG code (CVE-2022-28042) is not in the binary at all.
+  CHECK(stbi_info_from_memory(reinterpret_cast<const stbi_uc*>(jpeg.data()), int(jpeg.size()), &w, &h, &c) == 0);
+
+  // Gray JPEG: one stored component, repeated into RGB; decoded to 1 channel it is the same plane.
+  std::vector<uint8_t> gray(24 * 40);
+  for (size_t i = 0; i < gray.size(); ++i) gray[i] = rgb[3 * i];
+  const std::string gray_jpeg = libjpeg_bytes(gray, 24, 40, 1, JCS_GRAYSCALE, false);
+  DecodedImage as_rgb, as_gray;
+  std::string error;
+  REQUIRE(decode_image(gray_jpeg.data(), gray_jpeg.size(), 3, 10000, &as_rgb, &error));
+  REQUIRE(decode_image(gray_jpeg.data(), gray_jpeg.size(), 1, 10000, &as_gray, &error));
+  CHECK(as_rgb.source_channels == 1);
+  CHECK(as_gray.channels == 1);
+  REQUIRE(as_gray.pixels.size() * 3 == as_rgb.pixels.size());
+  bool repeated = true;
+  for (size_t i = 0; i < as_gray.pixels.size(); ++i)
+    for (int k = 0; k < 3; ++k) repeated &= as_rgb.pixels[3 * i + size_t(k)] == as_gray.pixels[i];
+  CHECK(repeated);
+}
+
+TEST_CASE("jpeg_decode: the functions themselves", "[io][image_codec][jpeg]") {
+  const std::vector<uint8_t> rgb = smooth_rgb(10, 12);
+  const std::string jpeg = encode_jpeg(rgb.data(), 10, 12, 3, 90);
+  JpegHeader header;
+  std::string error;
+  REQUIRE(read_jpeg_header(jpeg.data(), jpeg.size(), &header, &error));
+  CHECK((header.width == 12 && header.height == 10 && header.components == 3));
+  DecodedImage image;
+  REQUIRE(decode_jpeg(jpeg.data(), jpeg.size(), 3, 120, &image, &error));  // exactly the limit
+  CHECK((image.width == 12 && image.height == 10 && image.channels == 3 && image.pixels.size() == 360));
+  CHECK_FALSE(decode_jpeg(jpeg.data(), jpeg.size(), 3, 119, &image, &error));
+  CHECK(error == "JPEG of 12x10 = 120 pixels, over the pixel limit of 119 pixels");
+  CHECK(image.pixels.empty());  // a failed decode leaves no pixels behind
+  CHECK_FALSE(decode_jpeg(jpeg.data(), jpeg.size(), 4, 1000, &image, &error));
+  CHECK(error == "decode_jpeg: channels must be 1 or 3");
+  CHECK_FALSE(read_jpeg_header("\xff\xd8\xff", 3, &header, &error));
+  CHECK(error == "unreadable JPEG header: the data ends before the image is complete (a cut or truncated file?)");
+}
+
+TEST_CASE("image_codec: a CMYK JPEG becomes RGB by TensorFlow's formula", "[io][image_codec][jpeg]") {
+  // Adobe's marker is there, so TensorFlow takes r = k * c / 255 on the stored (inverted) values.
+  const uint8_t cmyk[4] = {200, 100, 50, 128};
+  std::vector<uint8_t> plane(16 * 16 * 4);
+  for (size_t i = 0; i < plane.size(); ++i) plane[i] = cmyk[i % 4];
+  const std::string jpeg = libjpeg_bytes(plane, 16, 16, 4, JCS_CMYK, false);
+  int w = 0, h = 0, c = 0;
+  REQUIRE(peek_image_size(jpeg.data(), jpeg.size(), &w, &h, &c));
+  CHECK(c == 4);
+  DecodedImage image;
+  std::string error;
+  REQUIRE(decode_image(jpeg.data(), jpeg.size(), 3, 1000, &image, &error));
+  CHECK(image.source_channels == 4);
+  REQUIRE(image.pixels.size() == 16 * 16 * 3);
+  for (int k = 0; k < 3; ++k) {
+    INFO("channel " << k);
+    CHECK(std::abs(int(image.pixels[size_t(k)]) - 128 * cmyk[k] / 255) <= 2);  // quality 100: within 2
+  }
+  // libjpeg has no CMYK to gray conversion; TensorFlow fails there too.
+  CHECK_FALSE(decode_image(jpeg.data(), jpeg.size(), 1, 1000, &image, &error));
+  CHECK(error.find("cannot decode JPEG") != std::string::npos);
+}
+
+TEST_CASE("image_codec: hostile and cut JPEGs return a clear error", "[io][image_codec][jpeg]") {
+  DecodedImage image;
+  std::string error;
+  SECTION("CVE-2022-28042: the 9 bytes that overflow stb_image's Huffman tables") {
+    const std::string cve("\xff\xd8\xff\xc4\x01\xa2\x00\x9b\xff", 9);
+    CHECK_FALSE(peek_image_size(cve.data(), cve.size(), nullptr, nullptr, nullptr));
+    CHECK_FALSE(decode_image(cve.data(), cve.size(), 3, 1000, &image, &error));
+    INFO(error);
+    CHECK(error.find("JPEG") != std::string::npos);
+    CHECK(error.find("the data ends before the image is complete") != std::string::npos);
+    CHECK(image.pixels.empty());
+  }
+  const std::vector<uint8_t> rgb = smooth_rgb(48, 64);
+  const std::string jpeg = encode_jpeg(rgb.data(), 48, 64, 3, 90);
+  SECTION("cut anywhere: refused (tf.image.decode_image refuses too), never a partial image") {
+    for (size_t keep : {size_t(3), size_t(20), jpeg.size() / 3, jpeg.size() - 10, jpeg.size() - 2}) {
+      const std::string cut = jpeg.substr(0, keep);
+      INFO("kept " << keep << " of " << jpeg.size());
+      CHECK_FALSE(decode_image(cut.data(), cut.size(), 3, 10000, &image, &error));
+      INFO(error);
+      CHECK(error.find("the data ends before the image is complete") != std::string::npos);
+    }
+  }
+  SECTION("garbage after the JPEG magic: libjpeg's own words") {
+    const std::string garbage = std::string("\xff\xd8\xff", 3) + "this is no JPEG marker segment at all";
+    CHECK_FALSE(decode_image(garbage.data(), garbage.size(), 3, 10000, &image, &error));
+    INFO(error);
+    CHECK(error.find("unreadable JPEG header: ") == 0);
+    CHECK(error.size() > std::string("unreadable JPEG header: ").size());
+  }
+  SECTION("flipped bytes in the image data: an image of the right size or an error, never a crash") {
+    const size_t data_start = find_marker(jpeg, 0xDA);  // SOS
+    REQUIRE(data_start != std::string::npos);
+    int decoded = 0;
+    for (size_t position = data_start + 20; position + 2 < jpeg.size(); position += 37) {
+      std::string bad = jpeg;
+      bad[position] = char(bad[position] ^ 0xA5);
+      if (decode_image(bad.data(), bad.size(), 3, 10000, &image, &error)) {
+        CHECK((image.width == 64 && image.height == 48 && image.pixels.size() == 64 * 48 * 3));
+        ++decoded;
+      } else {
+        CHECK_FALSE(error.empty());
+      }
+    }
+    CHECK(decoded > 0);  // libjpeg mends most entropy damage with a warning, as TensorFlow accepts
+  }
+  SECTION("a header over the pixel limit is refused before decoding") {
+    std::string huge = jpeg;
+    const size_t sof = find_marker(huge, 0xC0);  // baseline SOF0: ff c0, length, precision, height, width
+    REQUIRE(sof != std::string::npos);
+    huge[sof + 5] = char(30000 >> 8);
+    huge[sof + 6] = char(30000 & 0xFF);
+    huge[sof + 7] = char(20000 >> 8);
+    huge[sof + 8] = char(20000 & 0xFF);
+    int w = 0, h = 0, c = 0;
+    REQUIRE(peek_image_size(huge.data(), huge.size(), &w, &h, &c));
+    CHECK((w == 20000 && h == 30000));
+    CHECK_FALSE(decode_image(huge.data(), huge.size(), 3, 64ll * 1000 * 1000, &image, &error));
+    INFO(error);
+    CHECK(error.find("JPEG of 20000x30000 = 600000000 pixels, over the pixel limit of 64000000 pixels") !=
+          std::string::npos);
+  }
+  SECTION("a progressive JPEG with more scans than any real one is refused") {
+    const std::string progressive = libjpeg_bytes(smooth_rgb(16, 16), 16, 16, 3, JCS_RGB, true);
+    REQUIRE(decode_image(progressive.data(), progressive.size(), 3, 10000, &image, &error));  // 10 scans: fine
+    // Its last scan (an AC refinement) again and again: libjpeg only warns about the bogus progression
+    // and would go on, so the scan limit is what stops it.
+    size_t sos = std::string::npos;
+    for (size_t at = find_marker(progressive, 0xDA); at != std::string::npos;
+         at = find_marker(progressive, 0xDA, at + 2)) {
+      sos = at;
+    }
+    const size_t eoi = find_marker(progressive, 0xD9, sos);
+    REQUIRE(sos != std::string::npos);
+    REQUIRE(eoi != std::string::npos);
+    const std::string scan = progressive.substr(sos, eoi - sos);
+    std::string many = progressive.substr(0, eoi);
+    for (int i = 0; i < kMaxJpegScans + 5; ++i) many += scan;
+    many += std::string("\xff\xd9", 2);
+    CHECK_FALSE(decode_image(many.data(), many.size(), 3, 10000, &image, &error));
+    INFO(error);
+    CHECK(error.find("more than 1000 scans") != std::string::npos);
+  }
+}
+
 TEST_CASE("image_codec: bad bytes and huge headers are refused without decoding", "[io][image_codec]") {
   DecodedImage image;
   std::string error;
@@ -103,12 +315,31 @@ TEST_CASE("image_codec: bad bytes and huge headers are refused without decoding"
   CHECK_FALSE(decode_image("", 0, 3, 1000, &image, &error));
   CHECK_FALSE(peek_image_size(garbage.data(), garbage.size(), nullptr, nullptr, nullptr));
 
-  // A PNG whose header claims 20000 x 20000 (400 M pixels) with no data: refused from the header alone.
-  std::string huge = handmade_png(20000, 20000, 8, 0, "", {});
-  huge = huge.substr(0, 33);  // signature + IHDR only
-  CHECK_FALSE(decode_image(huge.data(), huge.size(), 3, 64ll * 1000 * 1000, &image, &error));
-  INFO(error);
-  CHECK(error.find("over the limit") != std::string::npos);
+  // Headers claiming 20000 x 20000 (400 M pixels) with no data: refused from the header alone, naming the
+  // size and the limit. (stb_image itself calls an RGB one "unknown image type": it refuses w * h * 3 over
+  // 2^30 in stbi_info and then tries the other formats.)
+  struct Huge {
+    const char* name;
+    std::string bytes;
+  };
+  const std::vector<Huge> huge = {
+      {"gray PNG", png_header_only(20000, 20000, 8, 0)},
+      {"RGB PNG", png_header_only(20000, 20000, 8, 2)},
+      {"RGBA 16-bit PNG", png_header_only(20000, 20000, 16, 6)},
+      {"GIF", gif_header_only(20000, 20000)},
+      {"BMP", bmp_header_only(20000, 20000, 24)},
+      {"top-down BMP", bmp_header_only(20000, -20000, 32)},
+  };
+  for (const Huge& h : huge) {
+    INFO(h.name);
+    CHECK_FALSE(decode_image(h.bytes.data(), h.bytes.size(), 3, 64ll * 1000 * 1000, &image, &error));
+    INFO(error);
+    CHECK(error.find("of 20000x20000 = 400000000 pixels, over the pixel limit of 64000000 pixels") !=
+          std::string::npos);
+    int w = 0, hh = 0;
+    CHECK(peek_image_size(h.bytes.data(), h.bytes.size(), &w, &hh, nullptr));
+    CHECK((w == 20000 && hh == 20000));
+  }
 
   // A PNG cut in the middle of its data.
   std::vector<uint8_t> rgb = pattern_rgb(20, 20);
@@ -119,6 +350,34 @@ TEST_CASE("image_codec: bad bytes and huge headers are refused without decoding"
 
   CHECK_FALSE(decode_image(png.data(), png.size(), 2, 1000, &image, &error));  // only 1 or 3 channels
   CHECK_FALSE(decode_image(png.data(), png.size(), 3, 399, &image, &error));   // 400 pixels, limit 399
+  CHECK(error == "PNG of 20x20 = 400 pixels, over the pixel limit of 399 pixels");
+  CHECK(decode_image(png.data(), png.size(), 3, 400, &image, &error));  // exactly at the limit: fine
+
+  // Headers that cannot be: the header's own words, not stb's.
+  CHECK_FALSE(decode_image(png.data(), 20, 3, 1000, &image, &error));
+  CHECK(error == "unreadable PNG header: the file ends before the IHDR chunk is complete");
+  const std::string odd_type = png_header_only(5, 5, 8, 5);
+  CHECK_FALSE(decode_image(odd_type.data(), odd_type.size(), 3, 1000, &image, &error));
+  CHECK(error == "unreadable PNG header: colour type 5");
+}
+
+TEST_CASE("image_codec: a GIF decodes through stb, within the limit", "[io][image_codec]") {
+  // A 2x2 GIF87a: global colour table of 2 entries, one image with LZW minimum code size 2.
+  const std::string gif("GIF87a\x02\x00\x02\x00\x80\x00\x00"      // screen 2x2, global table of 2
+                        "\xff\x00\x00\x00\x00\xff"                  // red, blue
+                        "\x2c\x00\x00\x00\x00\x02\x00\x02\x00\x00"  // image descriptor 2x2
+                        "\x02\x03\x44\x02\x05\x00\x3b",          // LZW: clear 0 1 1 0 end; trailer
+                        36);
+  DecodedImage image;
+  std::string error;
+  REQUIRE(decode_image(gif.data(), gif.size(), 3, 100, &image, &error));
+  INFO(error);
+  CHECK(image.pixels == std::vector<uint8_t>{255, 0, 0, 0, 0, 255, 0, 0, 255, 255, 0, 0});
+  int c = 0;
+  REQUIRE(peek_image_size(gif.data(), gif.size(), nullptr, nullptr, &c));
+  CHECK(c == 3);  // the header's answer: palette colours (stb itself reports 4 for a GIF)
+  CHECK_FALSE(decode_image(gif.data(), gif.size(), 3, 3, &image, &error));  // 4 pixels, limit 3
+  CHECK(error == "GIF of 2x2 = 4 pixels, over the pixel limit of 3 pixels");
 }
 
 TEST_CASE("image_codec: paletted and 16-bit PNGs", "[io][image_codec]") {

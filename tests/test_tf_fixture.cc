@@ -1,8 +1,9 @@
 // Checks fcn.cu's reader, decoder and training resize against TensorFlow itself, through the committed
 // fixture tests/fixtures/tf_export (written by scripts/reference/make_tf_export.py with TensorFlow 2.21):
-// two TFRecord files framed by tf.io.TFRecordWriter, tf.train.Example records in the seed's schema, and
-// TensorFlow's own bilinear resizes to 512x512 (TF1 legacy mapping in expected/, TF2 half-pixel in
-// expected_half/). The same comparisons run on the `fcn inspect` binary (env FCN_BIN) as a subprocess.
+// two TFRecord files framed by tf.io.TFRecordWriter (and GZIP and ZLIB copies of the first),
+// tf.train.Example records in the seed's schema, and TensorFlow's own bilinear resizes to 512x512 (TF1
+// legacy mapping in expected/, TF2 half-pixel in expected_half/). The same comparisons run on the
+// `fcn inspect` binary (env FCN_BIN) as a subprocess.
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -35,13 +36,20 @@ const fs::path kFixture = fs::path(FCN_SOURCE_DIR) / "tests" / "fixtures" / "tf_
 
 json load_expected() { return json::parse(fcn::read_file((kFixture / "expected.json").string())); }
 
-// Decodes one of the fixture's expected PNGs to `channels` (3: image, 1: label): [size, size, channels].
-std::vector<uint8_t> read_expected_png(const fs::path& path, int channels, int size) {
+// Decodes a PNG of the fixture to `channels` (3: image, 1: label or gray).
+fcn::DecodedImage read_png(const fs::path& path, int channels) {
   const std::string bytes = fcn::read_file(path.string());
   fcn::DecodedImage image;
   std::string error;
-  INFO(path.string());
+  INFO(path.string() << ": " << error);
   REQUIRE(fcn::decode_image(bytes.data(), bytes.size(), channels, int64_t(1) << 30, &image, &error));
+  return image;
+}
+
+// Decodes one of the fixture's expected PNGs to `channels` (3: image, 1: label): [size, size, channels].
+std::vector<uint8_t> read_expected_png(const fs::path& path, int channels, int size) {
+  const fcn::DecodedImage image = read_png(path, channels);
+  INFO(path.string());
   REQUIRE(image.height == size);
   REQUIRE(image.width == size);
   return image.pixels;
@@ -242,6 +250,109 @@ TEST_CASE("tf_export: read_sample and the sequential reader decode every field T
   }
 }
 
+TEST_CASE("tf_export: the GZIP and ZLIB copies TensorFlow wrote hold exactly the records of part-0",
+          "[reference]") {
+  const json expected = load_expected();
+  REQUIRE(expected["compressed"].size() == 2);
+  for (const json& copy : expected["compressed"]) {
+    const fs::path path = kFixture / copy["file"].get<std::string>();
+    const fs::path plain_path = kFixture / copy["records_of"].get<std::string>();
+    fcn::TfRecordCompression compression = fcn::TfRecordCompression::kAuto;
+    REQUIRE(fcn::parse_tfrecord_compression(copy["compression"].get<std::string>(), &compression));
+    INFO(path.string());
+
+    // The plain file's records, payload bytes and locations.
+    std::vector<std::string> want;
+    fcn::TfRecordReader plain(plain_path.string());
+    std::string payload;
+    while (plain.next(payload)) want.push_back(payload);
+    REQUIRE(want.size() == 4);
+    const std::vector<fcn::RecordLocation> plain_index = fcn::index_tfrecord(plain_path.string());
+
+    for (fcn::TfRecordCompression asked : {fcn::TfRecordCompression::kAuto, compression}) {
+      INFO("compression asked: " << fcn::compression_name(asked));
+      fcn::TfRecordReader reader(path.string(), asked);
+      CHECK(reader.compression() == compression);
+      std::vector<std::string> got;
+      while (reader.next(payload)) got.push_back(payload);
+      CHECK(got == want);  // byte for byte
+
+      const std::vector<fcn::RecordLocation> index = fcn::index_tfrecord(path.string(), asked);
+      REQUIRE(index.size() == plain_index.size());
+      for (size_t i = 0; i < index.size(); ++i) {
+        CHECK(index[i].offset == plain_index[i].offset);  // offsets of the decompressed stream
+        CHECK(index[i].payload_length == plain_index[i].payload_length);
+      }
+      for (size_t i = index.size(); i-- > 0;) {  // random access, backwards
+        reader.read_at(index[i], int64_t(i), payload);
+        CHECK(payload == want[i]);
+      }
+    }
+    // And the records decode to the samples TensorFlow wrote.
+    fcn::TfRecordReader reader(path.string());
+    int64_t index = 0;
+    while (true) {
+      const uint64_t offset = reader.offset();
+      if (!reader.next(payload)) break;
+      const fcn::Sample s = fcn::decode_example(payload, fcn::ExampleContext{path.string(), index, int64_t(offset)});
+      check_sample(record_entry(expected, index), s);
+      ++index;
+    }
+    CHECK(index == 4);
+  }
+}
+
+TEST_CASE("tf_export: JPEG pixels are exactly TensorFlow's decode_image, and the cuts it refuses are refused",
+          "[reference]") {
+  const json expected = load_expected();
+  const fcn::Manifest manifest = fcn::load_manifest((kFixture / "export.json").string());
+  const std::vector<fcn::RecordRef> refs = fcn::index_export(manifest);
+  int jpeg_records = 0;
+  for (const fcn::RecordRef& ref : refs) {
+    const json& entry = record_entry(expected, ref.record_index);
+    if (!entry.contains("decoded_image")) continue;
+    ++jpeg_records;
+    INFO("record " << ref.record_index);
+    const fcn::Sample s = fcn::read_sample(manifest, ref, fcn::DecodeLimits{});
+    const fcn::DecodedImage want = read_png(kFixture / entry["decoded_image"].get<std::string>(), 3);
+    REQUIRE(want.width == s.width);
+    REQUIRE(want.height == s.height);
+    const Difference d = compare_bytes(s.rgb, want.pixels);
+    INFO(d.differing << " of " << d.total << " values differ, max " << d.max_abs);
+    CHECK(d.differing == 0);
+  }
+  CHECK(jpeg_records == 1);
+
+  REQUIRE(expected["jpeg_variants"].size() >= 5);
+  for (const json& v : expected["jpeg_variants"]) {
+    const std::string bytes = fcn::read_file((kFixture / v["file"].get<std::string>()).string());
+    for (const auto& [key, channels] : {std::pair{"rgb", 3}, std::pair{"gray", 1}}) {
+      INFO(v["name"].get<std::string>() << ", channels " << channels);
+      fcn::DecodedImage got;
+      std::string error;
+      REQUIRE(fcn::decode_image(bytes.data(), bytes.size(), channels, int64_t(1) << 20, &got, &error));
+      CHECK(got.width == v["width"].get<int>());
+      CHECK(got.height == v["height"].get<int>());
+      CHECK(got.source_channels == v["channels"].get<int>());
+      const fcn::DecodedImage want = read_png(kFixture / v[key].get<std::string>(), channels);
+      const Difference d = compare_bytes(got.pixels, want.pixels);
+      INFO(d.differing << " of " << d.total << " values differ, max " << d.max_abs);
+      CHECK(d.differing == 0);
+    }
+  }
+
+  REQUIRE(expected["jpeg_refused"].size() == 2);
+  for (const json& file : expected["jpeg_refused"]) {
+    const std::string bytes = fcn::read_file((kFixture / file.get<std::string>()).string());
+    fcn::DecodedImage got;
+    std::string error;
+    INFO(file.get<std::string>());
+    CHECK_FALSE(fcn::decode_image(bytes.data(), bytes.size(), 3, int64_t(1) << 20, &got, &error));
+    INFO(error);
+    CHECK(error.find("the data ends before the image is complete") != std::string::npos);
+  }
+}
+
 TEST_CASE("tf_export: resize_image_ref and resize_targets_ref match TensorFlow's bilinear resize",
           "[reference]") {
   const json expected = load_expected();
@@ -263,7 +374,7 @@ TEST_CASE("tf_export: resize_image_ref and resize_targets_ref match TensorFlow's
       const std::string stem = std::to_string(ref.record_index);
       const std::string name = std::string(c.folder) + "/" + stem;
 
-      if (entry["expected_image"].get<bool>()) {  // PNG records (a JPEG decodes differently per decoder)
+      if (entry["expected_image"].get<bool>()) {  // every record, the JPEG one too
         std::vector<float> image(size_t(size) * size * 3);  // [size, size, 3]
         fcn::resize_image_ref(image.data(), s.rgb.data(), s.height, s.width, size, c.mapping);
         std::vector<uint8_t> got(image.size());

@@ -1,11 +1,14 @@
 // TFRecord: round trip, exact bytes of an empty record, and every corruption and truncation reported as
-// the right DataError kind with the right record index and byte offset.
+// the right DataError kind with the right record index and byte offset; the same for GZIP and ZLIB files
+// (offsets in the decompressed stream), forced compressions, and damage to the compressed data.
 #include <catch2/catch.hpp>
 
 #include <fstream>
 #include <string>
 #include <vector>
 
+#include "compress_test_util.h"
+#include "io/crc32c.h"
 #include "io/tfrecord.h"
 #include "io_test_util.h"
 
@@ -260,12 +263,237 @@ TEST_CASE("tfrecord: writer flush makes records readable before close", "[io][tf
   CHECK_THROWS_AS(writer.write("x", 1), DataError);
 }
 
-TEST_CASE("tfrecord: a gzip file or a file that is no TFRecord is named as such", "[io][tfrecord]") {
+TEST_CASE("tfrecord: a gzip file read as uncompressed, or a file that is no TFRecord, is named as such",
+          "[io][tfrecord]") {
   TempDir dir("tfrecord_not");
   std::string gz = dir.file("x.tfrecord.gz");
-  write_bytes(gz, std::string("\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03\x01\x02\x03\x04\x05\x06", 16));
-  expect_data_error([&] { index_tfrecord(gz); }, DataError::Kind::kUnsupported, 0, 0, gz, "GZIP-compressed");
+  write_bytes(gz, fcn::test::gzip_bytes(payload_of(40, 1)));
+  expect_data_error([&] { index_tfrecord(gz, TfRecordCompression::kNone); }, DataError::Kind::kUnsupported, 0, 0, gz,
+                    "GZIP-compressed");
+  std::string payload;
+  expect_data_error([&] { TfRecordReader(gz, TfRecordCompression::kNone).read_at({0, 40}, 0, payload); },
+                    DataError::Kind::kUnsupported, 0, 0, gz, "compression \"gzip\"");
   std::string text = dir.file("notes.txt");
   write_bytes(text, "just some text, longer than one header");
   expect_data_error([&] { index_tfrecord(text); }, DataError::Kind::kCorrupted, 0, 0, text, "is this a TFRecord file");
+  // The message shows the first bytes, which is how compressed files are told apart.
+  expect_data_error([&] { index_tfrecord(text); }, DataError::Kind::kCorrupted, 0, 0, text, "here 6a 75 73 74");
+}
+
+// ---- compressed files ----------------------------------------------------------------------------------
+
+namespace {
+
+struct Compressed {
+  const char* name;
+  TfRecordCompression compression;
+  std::string (*compress)(const std::string&);
+  const char* label;  // as messages spell it
+};
+const Compressed kCompressed[] = {
+    {"gzip", TfRecordCompression::kGzip, fcn::test::gzip_bytes, "(GZIP)"},
+    {"zlib", TfRecordCompression::kZlib, fcn::test::zlib_bytes, "(ZLIB)"},
+};
+
+}  // namespace
+
+TEST_CASE("tfrecord: GZIP and ZLIB files read as the same records, offsets in the decompressed stream",
+          "[io][tfrecord][compressed]") {
+  TempDir dir("tfrecord_compressed");
+  const std::string plain = dir.file("plain.tfrecord");
+  const std::vector<size_t> sizes = {0, 1, 100, 70000, 3, 200000};
+  const std::vector<uint64_t> offsets = write_records(plain, sizes);
+  const std::vector<RecordLocation> plain_index = index_tfrecord(plain);
+
+  for (const Compressed& c : kCompressed) {
+    SECTION(c.name) {
+      const std::string path = dir.file(std::string("records.") + c.name);
+      write_bytes(path, c.compress(read_bytes(plain)));
+      REQUIRE(read_bytes(path) != read_bytes(plain));
+
+      for (TfRecordCompression asked : {TfRecordCompression::kAuto, c.compression}) {
+        INFO("asked " << compression_name(asked));
+        const std::vector<RecordLocation> index = index_tfrecord(path, asked);
+        REQUIRE(index.size() == sizes.size());
+        for (size_t i = 0; i < sizes.size(); ++i) {
+          CHECK(index[i].offset == plain_index[i].offset);
+          CHECK(index[i].payload_length == sizes[i]);
+        }
+
+        TfRecordReader reader(path, asked);
+        CHECK(reader.compression() == c.compression);
+        std::string payload;
+        for (size_t i = 0; i < sizes.size(); ++i) {
+          CHECK(reader.offset() == offsets[i]);
+          REQUIRE(reader.next(payload));
+          CHECK(payload == payload_of(sizes[i], int(i)));
+        }
+        CHECK_FALSE(reader.next(payload));
+        for (int i = int(sizes.size()) - 1; i >= 0; --i) {  // backward: each read starts the stream again
+          reader.read_at(index[size_t(i)], i, payload);
+          CHECK(payload == payload_of(sizes[size_t(i)], i));
+        }
+        for (size_t i = 0; i < sizes.size(); i += 2) {  // forward, skipping records
+          reader.read_at(index[i], int64_t(i), payload);
+          CHECK(payload == payload_of(sizes[i], int(i)));
+        }
+      }
+      // A plain file is still read as one when asked for kAuto or kNone.
+      CHECK(TfRecordReader(plain).compression() == TfRecordCompression::kNone);
+      CHECK(index_tfrecord(plain, TfRecordCompression::kNone).size() == sizes.size());
+    }
+  }
+
+  SECTION("an empty compressed file has no records") {
+    const std::string empty_gz = dir.file("empty.gz");
+    write_bytes(empty_gz, fcn::test::gzip_bytes(""));
+    CHECK(index_tfrecord(empty_gz).empty());
+    std::string payload;
+    CHECK_FALSE(TfRecordReader(empty_gz).next(payload));
+  }
+  SECTION("a plain file whose first record starts with the gzip magic is read as plain") {
+    // A payload of 35615 = 0x8b1f bytes: the length field starts 1f 8b, the header CRC says plain.
+    const std::string path = dir.file("magic_lookalike.tfrecord");
+    write_records(path, {35615, 5});
+    CHECK(uint8_t(read_bytes(path)[0]) == 0x1F);
+    CHECK(uint8_t(read_bytes(path)[1]) == 0x8B);
+    TfRecordReader reader(path);
+    CHECK(reader.compression() == TfRecordCompression::kNone);
+    std::string payload;
+    REQUIRE(reader.next(payload));
+    CHECK(payload == payload_of(35615, 0));
+    CHECK(index_tfrecord(path).size() == 2);
+  }
+}
+
+TEST_CASE("tfrecord: a forced compression that does not fit the file is an error naming it",
+          "[io][tfrecord][compressed]") {
+  TempDir dir("tfrecord_forced");
+  const std::string plain = dir.file("plain.tfrecord");
+  write_records(plain, {10, 20});
+  const std::string gz = dir.file("records.gz");
+  write_bytes(gz, fcn::test::gzip_bytes(read_bytes(plain)));
+  const std::string zl = dir.file("records.zlib");
+  write_bytes(zl, fcn::test::zlib_bytes(read_bytes(plain)));
+
+  // Plain bytes inflated as GZIP or ZLIB: zlib rejects the header at once.
+  expect_data_error([&] { index_tfrecord(plain, TfRecordCompression::kGzip); }, DataError::Kind::kCorrupted, 0, 0,
+                    plain, "the compressed data is damaged");
+  expect_data_error([&] { index_tfrecord(plain, TfRecordCompression::kZlib); }, DataError::Kind::kCorrupted, 0, 0,
+                    plain, "of the decompressed stream");
+  // The one wrapper read as the other.
+  expect_data_error([&] { index_tfrecord(gz, TfRecordCompression::kZlib); }, DataError::Kind::kCorrupted, 0, 0, gz,
+                    "(ZLIB)");
+  expect_data_error([&] { index_tfrecord(zl, TfRecordCompression::kGzip); }, DataError::Kind::kCorrupted, 0, 0, zl,
+                    "(GZIP)");
+  // ZLIB compressed bytes read as plain: the first header is no header.
+  expect_data_error([&] { index_tfrecord(zl, TfRecordCompression::kNone); }, DataError::Kind::kCorrupted, 0, 0, zl,
+                    "GZIP and ZLIB files are recognised by their first bytes");
+}
+
+TEST_CASE("tfrecord: a cut or damaged compressed file is kTruncated or kCorrupted at a decompressed offset",
+          "[io][tfrecord][compressed]") {
+  TempDir dir("tfrecord_compressed_bad");
+  const std::string plain = dir.file("plain.tfrecord");
+  const std::vector<uint64_t> offsets = write_records(plain, {3000, 5000, 4000});
+  const std::string framed = read_bytes(plain);
+
+  for (const Compressed& c : kCompressed) {
+    SECTION(std::string(c.name) + ": compressed stream cut") {
+      const std::string whole = c.compress(framed);
+      const std::string path = dir.file(std::string("cut.") + c.name);
+      write_bytes(path, whole.substr(0, whole.size() - 12));  // the end of the data and the trailer gone
+      try {
+        index_tfrecord(path);
+        FAIL("no DataError");
+      } catch (const DataError& e) {
+        INFO(e.what());
+        CHECK(e.kind() == DataError::Kind::kTruncated);
+        CHECK(e.file() == path);
+        CHECK(e.record() == 2);  // the cut falls in the last record
+        CHECK(e.offset() == int64_t(offsets[2]));
+        const std::string message = e.what();
+        CHECK(message.find("truncated record 2 at byte offset " + std::to_string(offsets[2]) +
+                           " of the decompressed stream of " + path + " " + c.label) != std::string::npos);
+        CHECK(message.find("ends inside the compressed stream") != std::string::npos);
+        CHECK(message.find("\nHINT: ") != std::string::npos);
+      }
+      // Reading the records before the cut still works; the one across it is kTruncated.
+      TfRecordReader reader(path);
+      std::string payload;
+      REQUIRE(reader.next(payload));
+      REQUIRE(reader.next(payload));
+      CHECK(payload == payload_of(5000, 1));
+      expect_data_error([&] { reader.next(payload); }, DataError::Kind::kTruncated, 2, offsets[2], path,
+                        "of the decompressed stream");
+    }
+    SECTION(std::string(c.name) + ": records cut before compressing") {
+      // A complete compressed stream around TFRecord framing that ends inside record 2's payload.
+      const std::string path = dir.file(std::string("short.") + c.name);
+      write_bytes(path, c.compress(framed.substr(0, offsets[2] + 12 + 100)));
+      expect_data_error([&] { index_tfrecord(path); }, DataError::Kind::kTruncated, 2, offsets[2], path,
+                        "but only 100 bytes follow the header");
+      std::vector<std::string> got;
+      expect_data_error([&] { read_all_sequential(path, &got); }, DataError::Kind::kTruncated, 2, offsets[2], path,
+                        "the decompressed stream ends inside the payload");
+      CHECK(got.size() == 2);
+    }
+    SECTION(std::string(c.name) + ": a flipped byte") {
+      const std::string whole = c.compress(framed);
+      const std::string path = dir.file(std::string("flip.") + c.name);
+      for (size_t position : {whole.size() / 2, whole.size() - 2}) {
+        std::string bad = whole;
+        bad[position] = char(bad[position] ^ 0x40);
+        write_bytes(path, bad);
+        INFO("flipped compressed byte " << position << " of " << whole.size());
+        try {
+          index_tfrecord(path);
+          // The index pass skips payload CRCs: damage that still inflates must show up as a CRC mismatch.
+          std::vector<std::string> records;
+          read_all_sequential(path, &records);
+          FAIL("the flipped byte went unnoticed");
+        } catch (const DataError& e) {
+          const std::string message = e.what();
+          INFO(message);
+          CHECK((e.kind() == DataError::Kind::kCorrupted || e.kind() == DataError::Kind::kTruncated));
+          CHECK(e.file() == path);
+          CHECK(e.record() >= 0);
+          CHECK(e.record() <= 3);
+          CHECK(message.find("of the decompressed stream of " + path) != std::string::npos);
+          CHECK(message.find("\nHINT: ") != std::string::npos);
+        }
+      }
+    }
+  }
+  SECTION("payload CRCs are still checked inside a compressed stream") {
+    std::string damaged = framed;
+    damaged[offsets[1] + 12 + 7] = char(damaged[offsets[1] + 12 + 7] ^ 1);  // record 1's payload
+    const std::string path = dir.file("crc.gz");
+    write_bytes(path, fcn::test::gzip_bytes(damaged));  // a valid gzip stream of damaged records
+    std::vector<RecordLocation> index = index_tfrecord(path);
+    REQUIRE(index.size() == 3);
+    TfRecordReader reader(path);
+    std::string payload;
+    expect_data_error([&] { reader.read_at(index[1], 1, payload); }, DataError::Kind::kCorrupted, 1, offsets[1],
+                      path, "payload CRC mismatch");
+    // Sequentially the bad record is stepped over, as in a plain file.
+    TfRecordReader sequential(path);
+    REQUIRE(sequential.next(payload));
+    CHECK_THROWS_AS(sequential.next(payload), DataError);
+    REQUIRE(sequential.next(payload));
+    CHECK(payload == payload_of(4000, 2));
+  }
+  SECTION("a record length no compressed record may have is kInvalid before anything is allocated") {
+    std::string header(12, '\0');
+    const uint64_t huge = uint64_t(1) << 40;
+    for (int i = 0; i < 8; ++i) header[size_t(i)] = char((huge >> (8 * i)) & 0xFF);
+    const uint32_t crc = crc32c_mask(crc32c(header.data(), 8));
+    for (int i = 0; i < 4; ++i) header[size_t(8 + i)] = char((crc >> (8 * i)) & 0xFF);
+    const std::string path = dir.file("huge.gz");
+    write_bytes(path, fcn::test::gzip_bytes(header + "tiny"));
+    expect_data_error([&] { index_tfrecord(path); }, DataError::Kind::kTruncated, 0, 0, path, "but only 4 bytes");
+    std::string payload;
+    expect_data_error([&] { TfRecordReader(path).next(payload); }, DataError::Kind::kInvalid, 0, 0, path,
+                      "a compressed record may hold");
+  }
 }

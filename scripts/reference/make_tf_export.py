@@ -2,16 +2,22 @@
 """Writes tests/fixtures/tf_export/: a small Labelbox-style export made with TensorFlow itself, and what
 TensorFlow computes from it (bilinear resizes to 512x512 and record metadata), for tests/test_tf_fixture.cc.
 
-Everything written by TensorFlow: tf.io.TFRecordWriter frames the records, tf.train.Example serializes
-them, tf.io.encode_png / encode_jpeg encode the pixels, tf.image.decode_image and the TF resize ops give
-the expected outputs. The pixels themselves come from a seeded numpy generator (stepped ramps, a few flat
-blobs, one small noisy patch) so the PNGs compress and the folder stays small.
+Everything written by TensorFlow: tf.io.TFRecordWriter frames the records (plain, and GZIP / ZLIB copies
+of part-0), tf.train.Example serializes them (deterministically: map entries sorted by key, so a rerun
+writes the same bytes), tf.io.encode_png / encode_jpeg encode the pixels, tf.image.decode_image and the TF
+resize ops give the expected outputs. The pixels themselves come from a seeded numpy generator (stepped
+ramps, a few flat blobs, one small noisy patch) so the PNGs compress and the folder stays small.
 
 Output (all paths relative to the fixture folder):
   export.json                 {"tfrecord_paths": ["part-0.tfrecord", "part-1.tfrecord"], "legend": {...}}
   part-0.tfrecord, part-1.tfrecord
+  compressed/part-0.tfrecord.gz    the records of part-0.tfrecord, TFRecordOptions(compression_type="GZIP")
+  compressed/part-0.tfrecord.zlib  the same with compression_type="ZLIB"
   expected.json               per record: file, offset, payload_length, id, filename, format, width, ...
-  expected/<i>.image.png      TF1 resize_images (legacy mapping) of decode_image(channels=3), PNG records
+  expected/<i>.image.png      TF1 resize_images (legacy mapping) of decode_image(channels=3), every record
+  decoded/<i>.image.png       decode_image(channels=3) itself, full size, for the JPEG records
+  jpeg/<name>.jpg             small JPEG variants, with <name>.rgb.png and <name>.gray.png: decode_image
+                              with channels=3 and 1; jpeg/<cut>.jpg: cut JPEGs decode_image refuses
   expected/<i>.label.png      round(255 * resize_images(label == first legend value)), every record
   expected_half/<i>.*.png     the same with TF2 tf.image.resize (half-pixel mapping)
 
@@ -34,12 +40,27 @@ RECORDS = [
     (0, 97, 61, 3, "png"),
     (0, 300, 200, 1, "png"),    # grayscale PNG: decode_image(channels=3) repeats gray into RGB
     (0, 640, 480, 4, "png"),    # RGBA PNG: decode_image(channels=3) drops alpha
-    (0, 320, 240, 3, "jpeg"),   # JPEG: decoders differ by a few levels, so no expected image
+    (0, 320, 240, 3, "jpeg"),   # JPEG (4:2:0, quality 90): fcn.cu must decode TF's pixels exactly
     (1, 512, 512, 3, "png"),    # already the training size: TF1 returns it unchanged
     (1, 700, 1030, 3, "png"),   # tall, larger than 512 on both axes (downscale)
     (1, 61, 97, 3, "png"),      # small and tall
 ]
 COLORSPACE = {1: "GRAY", 3: "RGB", 4: "RGBA"}
+# JPEG variants beside the export, each with TF's decode_image(channels=3) and (channels=1) pixels:
+# (name, width, height, stored channels, encode_jpeg arguments). Odd sizes exercise the edge of fancy
+# upsampling; gray, 4:4:4, progressive and optimized Huffman tables take other paths through libjpeg.
+JPEG_VARIANTS = [
+    ("odd_420_q95", 33, 17, 3, dict(quality=95)),
+    ("gray_q90", 37, 23, 1, dict(quality=90)),
+    ("444_q75", 50, 30, 3, dict(quality=75, chroma_downsampling=False)),
+    ("progressive_q85", 61, 40, 3, dict(quality=85, progressive=True)),
+    ("optimized_q60", 45, 64, 3, dict(quality=60, optimize_size=True)),
+]
+# Cut copies of the first variant that TF's decode_image refuses (try_recover_truncated off): what is
+# kept of the bytes.
+JPEG_REFUSED = [("cut_half", lambda b: b[:len(b) // 2]), ("no_eoi", lambda b: b[:-2])]
+# Compressed copies of part-0 (its four records, the JPEG among them): (compression_type, file).
+COMPRESSED = [("GZIP", "compressed/part-0.tfrecord.gz"), ("ZLIB", "compressed/part-0.tfrecord.zlib")]
 
 
 def make_image(rng, height, width, channels):
@@ -145,12 +166,13 @@ def main():
     args = parser.parse_args()
 
     rng = np.random.default_rng(args.seed)
-    for sub in ("expected", "expected_half"):
+    for sub in ("expected", "expected_half", "compressed", "decoded", "jpeg"):
         os.makedirs(os.path.join(args.out, sub), exist_ok=True)
     files = ["part-0.tfrecord", "part-1.tfrecord"]
 
     # 1. The export: encode with TF, write the records with TF's writer.
     samples = []
+    serialized = []  # (file index, bytes) in export order
     writers = [tf.io.TFRecordWriter(os.path.join(args.out, name)) for name in files]
     for index, (file_index, width, height, channels, fmt) in enumerate(RECORDS):
         pixels = make_image(rng, height, width, channels)
@@ -163,12 +185,26 @@ def main():
         filename = f"frame_{index:03d}.{'jpg' if fmt == 'jpeg' else 'png'}"
         record_id = f"ck{args.seed:x}{index:04d}ref"
         example = make_example(image_bytes, label_bytes, filename, record_id, fmt, height, width, channels)
-        writers[file_index].write(example.SerializeToString())
+        payload = example.SerializeToString(deterministic=True)
+        writers[file_index].write(payload)
+        serialized.append((file_index, payload))
         samples.append(dict(file_index=file_index, image_bytes=image_bytes, label=label, fmt=fmt,
                             id=record_id, filename=filename, width=width, height=height,
                             channels=channels))
     for w in writers:
         w.close()
+    compressed = []
+    for compression_type, name in COMPRESSED:
+        path = os.path.join(args.out, name)
+        options = tf.io.TFRecordOptions(compression_type=compression_type)
+        with tf.io.TFRecordWriter(path, options=options) as writer:
+            for file_index, payload in serialized:
+                if file_index == 0:
+                    writer.write(payload)
+        # tf.data reads the copy back as exactly the records of part-0.
+        got = [r.numpy() for r in tf.data.TFRecordDataset(path, compression_type=compression_type)]
+        assert got == [p for f, p in serialized if f == 0], f"{name}: records differ from part-0"
+        compressed.append({"file": name, "compression": compression_type.lower(), "records_of": files[0]})
     with open(os.path.join(args.out, "export.json"), "w") as f:
         json.dump({"tfrecord_paths": files, "legend": LEGEND}, f, indent=2)
         f.write("\n")
@@ -187,16 +223,43 @@ def main():
             "format": sample["fmt"], "width": sample["width"], "height": sample["height"],
             "channels": sample["channels"],
             "class_pixels": {str(v): int(counts[v]) for v in [0] + sorted(LEGEND.values())},
-            "expected_image": sample["fmt"] == "png",
+            "expected_image": True,
         }
+        if sample["fmt"] == "jpeg":
+            decoded = tf.image.decode_image(sample["image_bytes"], channels=3, expand_animations=False)
+            entry["decoded_image"] = f"decoded/{index}.image.png"
+            write_png(os.path.join(args.out, entry["decoded_image"]), decoded)
         for sub, half in (("expected", False), ("expected_half", True)):
             image, soft = expected_images(sample["image_bytes"], sample["label"], half)
-            if entry["expected_image"]:
-                write_png(os.path.join(args.out, sub, f"{index}.image.png"), image)
+            write_png(os.path.join(args.out, sub, f"{index}.image.png"), image)
             write_png(os.path.join(args.out, sub, f"{index}.label.png"), soft)
         expected.append(entry)
+    # 4. JPEG variants and what TF's decode_image makes of them (their own generator: the export's
+    #    pixels stay as they were).
+    variant_rng = np.random.default_rng(args.seed + 1)
+    variants, refused = [], []
+    for name, width, height, channels, options in JPEG_VARIANTS:
+        jpeg = tf.io.encode_jpeg(make_image(variant_rng, height, width, channels), **options).numpy()
+        entry = {"name": name, "file": f"jpeg/{name}.jpg", "width": width, "height": height,
+                 "channels": channels, "rgb": f"jpeg/{name}.rgb.png", "gray": f"jpeg/{name}.gray.png"}
+        with open(os.path.join(args.out, entry["file"]), "wb") as f:
+            f.write(jpeg)
+        for key, want in (("rgb", 3), ("gray", 1)):
+            write_png(os.path.join(args.out, entry[key]), tf.image.decode_image(jpeg, channels=want))
+        variants.append(entry)
+        if not refused:
+            for cut_name, cut in JPEG_REFUSED:
+                path = f"jpeg/{cut_name}.jpg"
+                with open(os.path.join(args.out, path), "wb") as f:
+                    f.write(cut(jpeg))
+                try:
+                    tf.image.decode_image(cut(jpeg), channels=3)
+                    raise AssertionError(f"{path}: decode_image accepted it")
+                except tf.errors.InvalidArgumentError:
+                    refused.append(path)
     meta = {"size": SIZE, "legend": LEGEND, "first_class_value": FIRST_CLASS_VALUE,
-            "tensorflow": tf.__version__, "seed": args.seed, "records": expected}
+            "tensorflow": tf.__version__, "seed": args.seed, "records": expected, "compressed": compressed,
+            "jpeg_variants": variants, "jpeg_refused": refused}
     with open(os.path.join(args.out, "expected.json"), "w") as f:
         json.dump(meta, f, indent=1)
         f.write("\n")
