@@ -193,7 +193,8 @@ TrainResult run_training(const TrainOptions& options, Collectives& comm) {
   }
 
   const auto start = std::chrono::steady_clock::now();
-  Manifest manifest = load_manifest(options.export_path);
+  Manifest manifest = open_export(options.export_path, options.legend);
+  manifest.compression = options.compression;
 
   // A checkpoint to resume from is read (and checked) before anything is written.
   CheckpointState resumed;

@@ -7,11 +7,14 @@
 
 #include "engine/checkpoint.h"
 #include "engine/dist/collectives.h"
+#include "io/tfrecord_compression.h"
 
 namespace fcn {
 
 struct TrainOptions {
-  std::string export_path;        // export.json
+  std::string export_path;        // export.json, or a .tfrecord file with `legend`
+  std::string legend;             // the legend of a .tfrecord export ("car=1,person=2"; io/manifest.h)
+  TfRecordCompression compression = TfRecordCompression::kAuto;  // how the export's files are stored
   int64_t steps = 1000;           // the run's total steps (with resume: train up to this step)
   RunSettings settings;           // model, seed, batch, size, Adam, loss, resize (class values filled in)
   std::string device = "auto";    // auto | cpu | cuda

@@ -56,7 +56,7 @@ size_t align_up(size_t n) { return (n + kStagingAlignment - 1) / kStagingAlignme
 std::vector<RecordRef> index_export(const Manifest& manifest) {
   std::vector<RecordRef> records;
   for (size_t file = 0; file < manifest.tfrecord_paths.size(); ++file) {
-    for (const RecordLocation& location : index_tfrecord(manifest.tfrecord_paths[file])) {
+    for (const RecordLocation& location : index_tfrecord(manifest.tfrecord_paths[file], manifest.compression)) {
       RecordRef ref;
       ref.file_index = static_cast<int>(file);
       ref.location = location;
@@ -95,7 +95,7 @@ Sample read_with(TfRecordReader& reader, const RecordRef& ref, const DecodeLimit
 
 Sample read_sample(const Manifest& manifest, const RecordRef& ref, const DecodeLimits& limits) {
   check_file_index(manifest, ref);
-  TfRecordReader reader(manifest.tfrecord_paths[ref.file_index]);
+  TfRecordReader reader(manifest.tfrecord_paths[ref.file_index], manifest.compression);
   std::string payload;
   return read_with(reader, ref, limits, payload);
 }
@@ -487,7 +487,8 @@ class BatchQueue {
     if (ws.reader_file != ref.file_index) {
       ws.reader.reset();
       ws.reader_file = -1;
-      ws.reader = std::make_unique<TfRecordReader>(shared_->manifest.tfrecord_paths[ref.file_index]);
+      ws.reader = std::make_unique<TfRecordReader>(shared_->manifest.tfrecord_paths[ref.file_index],
+                                                   shared_->manifest.compression);
       ws.reader_file = ref.file_index;
     }
     auto sample =

@@ -3,11 +3,13 @@
 #include "io/manifest.h"
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <sstream>
+#include <stdexcept>
 
 #include <nlohmann/json.hpp>
 
@@ -194,6 +196,64 @@ Manifest manifest_from_tfrecords(const std::vector<std::string>& paths) {
   Manifest manifest;
   manifest.tfrecord_paths = paths;
   manifest.legend.push_back(LegendClass{"class", 1});
+  return manifest;
+}
+
+std::vector<LegendClass> parse_legend_text(const std::string& text) {
+  std::vector<LegendClass> legend;
+  size_t start = 0;
+  while (start <= text.size()) {
+    size_t end = text.find(',', start);
+    if (end == std::string::npos) end = text.size();
+    const std::string part = text.substr(start, end - start);
+    const size_t equals = part.rfind('=');
+    const std::string name = equals == std::string::npos ? "" : part.substr(0, equals);
+    const std::string value = equals == std::string::npos ? "" : part.substr(equals + 1);
+    int number = -1;
+    const auto [rest, error] = std::from_chars(value.data(), value.data() + value.size(), number);
+    if (name.empty() || value.empty() || error != std::errc() || rest != value.data() + value.size() ||
+        number < 0 || number > 255) {
+      throw std::invalid_argument("--legend \"" + text + "\": \"" + part +
+                                  "\" is not NAME=VALUE with VALUE an integer 0..255\nHINT: e.g. --legend car=1 "
+                                  "or --legend car=1,person=2, VALUE being the class's pixel value in the label PNGs");
+    }
+    legend.push_back(LegendClass{name, number});
+    start = end + 1;
+  }
+  std::sort(legend.begin(), legend.end(), [](const LegendClass& a, const LegendClass& b) { return a.value < b.value; });
+  for (size_t i = 1; i < legend.size(); ++i) {
+    if (legend[i].value == legend[i - 1].value) {
+      throw std::invalid_argument("--legend \"" + text + "\": \"" + legend[i - 1].name + "\" and \"" + legend[i].name +
+                                  "\" both use pixel value " + std::to_string(legend[i].value));
+    }
+  }
+  return legend;
+}
+
+Manifest open_export(const std::string& path, const std::string& legend_text) {
+  const bool json = fs::path(path).extension() == ".json" || regular_file_problem(path) == "is a directory";
+  if (json) {
+    if (!legend_text.empty()) {
+      throw std::invalid_argument("--legend is for a .tfrecord given as --export; " + path +
+                                  " has its own legend\nHINT: drop --legend, or edit the export's legend");
+    }
+    return load_manifest(path);
+  }
+  if (const std::string problem = regular_file_problem(path); !problem.empty()) {
+    throw DataError(DataError::Kind::kIo, path, -1, -1,
+                    path + " " + problem + "\nHINT: pass the export.json of the export, or one of its .tfrecord files");
+  }
+  if (legend_text.empty()) {
+    throw DataError(DataError::Kind::kInvalid, path, -1, -1,
+                    path + " is a TFRecord file, which holds no legend: training needs the pixel value of each "
+                           "class in its label masks\nHINT: pass --legend NAME=VALUE (e.g. --legend car=1; "
+                           "`fcn inspect " + path + "` counts the label values), or write an export.json: "
+                           "{\"tfrecord_paths\": [\"" + fs::path(path).filename().string() +
+                           "\"], \"legend\": {\"car\": 1}}");
+  }
+  Manifest manifest = manifest_from_tfrecords({path});
+  manifest.source = path;
+  manifest.legend = parse_legend_text(legend_text);
   return manifest;
 }
 

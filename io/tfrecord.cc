@@ -78,7 +78,7 @@ const char* what_ends(const RecordStream& s) { return s.compressed() ? "the deco
 std::string detection_note(const RecordStream& s, uint64_t offset) {
   if (!s.compressed() || !s.detected() || offset != 0) return "";
   return " It was read as " + upper_name(s.compression()) + " because it starts with " + s.head_hex() +
-         "; if it is an uncompressed TFRecord file, read it with compression \"none\".";
+         "; if it is an uncompressed TFRecord file, read it with compression \"none\" (--compression none).";
 }
 
 // How to check the compressed file by hand.
@@ -153,7 +153,7 @@ uint64_t check_header(const unsigned char* header, const RecordStream& s, const 
     throw DataError(DataError::Kind::kUnsupported, file, record, 0,
                     "cannot read record 0 at byte offset 0 in " + file +
                         ": the file is GZIP-compressed (starts with 1f 8b) but was read as uncompressed\n"
-                        "HINT: read it with compression \"gzip\" or \"auto\", or decompress it first "
+                        "HINT: read it with compression \"gzip\" or \"auto\" (--compression gzip), or decompress it first "
                         "(gunzip -c FILE > FILE.tfrecord).");
   }
   if (offset == 0) {

@@ -143,6 +143,41 @@ TEST_CASE("manifest: write_manifest round trips, manifest_from_tfrecords", "[io]
   CHECK((direct.legend[0].name == "class" && direct.legend[0].value == 1));
 }
 
+TEST_CASE("parse_legend_text reads NAME=VALUE lists and refuses the rest by name", "[io][manifest]") {
+  std::vector<LegendClass> two = parse_legend_text("person=2,car=1");
+  REQUIRE(two.size() == 2);
+  CHECK((two[0].name == "car" && two[0].value == 1));  // sorted by value
+  CHECK((two[1].name == "person" && two[1].value == 2));
+  CHECK(parse_legend_text("a=b=7")[0].name == "a=b");  // the value follows the last '='
+  for (const char* bad : {"", "car", "car=", "=1", "car=256", "car=-1", "car=1x", "car=1,", "car=99999999999"}) {
+    INFO(bad);
+    CHECK_THROWS_WITH(parse_legend_text(bad), Catch::Contains("is not NAME=VALUE") && Catch::Contains("HINT"));
+  }
+  CHECK_THROWS_WITH(parse_legend_text("car=1,bus=1"), Catch::Contains("both use pixel value 1"));
+}
+
+TEST_CASE("open_export: an export.json, or one .tfrecord with a --legend", "[io][manifest]") {
+  TempDir dir("open_export");
+  Manifest m;
+  m.tfrecord_paths = {"one.tfrecord"};
+  m.legend = {{"car", 1}};
+  write_manifest(dir.file("export.json"), m);
+  write_file(dir.file("one.tfrecord"), "");
+
+  CHECK(open_export(dir.file("export.json"), "").legend.size() == 1);
+  CHECK_THROWS_WITH(open_export(dir.file("export.json"), "car=1"), Catch::Contains("has its own legend"));
+
+  Manifest direct = open_export(dir.file("one.tfrecord"), "car=1,person=2");
+  CHECK(direct.source == dir.file("one.tfrecord"));
+  CHECK(direct.tfrecord_paths == std::vector<std::string>{dir.file("one.tfrecord")});
+  CHECK(direct.legend.size() == 2);
+  CHECK_THROWS_WITH(open_export(dir.file("one.tfrecord"), ""),
+                    Catch::Contains("holds no legend") && Catch::Contains("--legend NAME=VALUE") &&
+                        Catch::Contains("\"tfrecord_paths\": [\"one.tfrecord\"]"));
+  CHECK_THROWS_WITH(open_export(dir.file("none.tfrecord"), "car=1"), Catch::Contains("none.tfrecord does not exist"));
+  CHECK_THROWS_WITH(open_export(dir.path.string(), ""), Catch::Contains("is a directory"));
+}
+
 TEST_CASE("a directory where a file is expected is named as a directory, with the file to pass", "[io][manifest]") {
   TempDir dir("manifest_directory");
   CHECK(regular_file_problem(dir.path.string()) == "is a directory");

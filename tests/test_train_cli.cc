@@ -234,3 +234,30 @@ TEST_CASE("fcn train --resume from an earlier checkpoint: each step logged once,
   CHECK_THAT(nothing.output, Catch::Contains("nothing to train: the checkpoint is at step 6 and --steps 5"));
   CHECK_THAT(nothing.output, Catch::Contains("done: 0 steps (resumed at step 6, now at step 6)"));
 }
+
+TEST_CASE("fcn train on a compressed .tfrecord given as --export, with --legend and --compression", "[cli]") {
+  const std::string dir = fcn::test::temp_dir("cli_tfrecord_export");
+  const std::string gz = dir + "/part-0.tfrecord.gz";
+  std::filesystem::copy_file(std::string(FCN_SOURCE_DIR) + "/tests/fixtures/tf_export/compressed/part-0.tfrecord.gz",
+                             gz);
+  const std::string args = "train --export " + gz + " --device cpu --threads 1 --size 8 --batch 2 --channels 2 "
+                           "--steps 2 --quiet --test-fraction 0.25 --run-dir " + dir + "/run";
+  auto no_legend = run_fcn(args);
+  CHECK(no_legend.exit_code != 0);
+  CHECK_THAT(no_legend.output, Catch::Contains("holds no legend") && Catch::Contains("HINT: pass --legend"));
+
+  auto trained = run_fcn(args + " --legend car=1,person=2");  // GZIP found from the first bytes
+  INFO(trained.output);
+  CHECK(trained.exit_code == 0);
+  CHECK_THAT(trained.output, Catch::Contains("data: 3 train and 1 test records"));
+  CHECK(fcn::load_checkpoint(dir + "/run/latest.safetensors").settings.class_values == std::vector<int>{1, 2});
+
+  auto forced = run_fcn(args + " --legend car=1 --compression none");
+  CHECK(forced.exit_code != 0);
+  CHECK_THAT(forced.output, Catch::Contains("GZIP-compressed") && Catch::Contains("--compression gzip"));
+  auto inspect = run_fcn("inspect --compression zlib " + gz);
+  CHECK(inspect.exit_code != 0);
+  auto bad_flag = run_fcn(args + " --legend car=1 --compression lz4");
+  CHECK(bad_flag.exit_code != 0);
+  CHECK_THAT(bad_flag.output, Catch::Contains("--compression"));
+}

@@ -22,6 +22,8 @@ namespace {
 
 struct BenchLoaderOptions {
   std::string export_path;
+  std::string legend;
+  std::string compression = "auto";
   std::string threads = "1,2";
   int batches = 20;
   int size = 512;
@@ -96,7 +98,8 @@ Measurement measure(const Manifest& manifest, const BenchLoaderOptions& opt, int
 }
 
 void run_bench_loader(const BenchLoaderOptions& opt) {
-  Manifest manifest = load_manifest(opt.export_path);
+  Manifest manifest = open_export(opt.export_path, opt.legend);
+  manifest.compression = compression_from_flag(opt.compression);
   std::vector<int> thread_counts = parse_thread_list(opt.threads);
   int64_t total_records = static_cast<int64_t>(index_export(manifest).size());
   std::printf("fcn bench loader: %s (%lld records in %zu files), batch %d, prefetch 4, %d timed batches\n",
@@ -124,7 +127,10 @@ void run_bench_loader(const BenchLoaderOptions& opt) {
 void add_bench_loader_command(CLI::App& bench) {
   auto opt = std::make_shared<BenchLoaderOptions>();
   CLI::App* cmd = bench.add_subcommand("loader", "Input pipeline throughput by thread count, cache off and on");
-  cmd->add_option("--export", opt->export_path, "export.json to read")->required();
+  cmd->add_option("--export", opt->export_path, "export.json to read, or one .tfrecord file with --legend")
+      ->required();
+  add_legend_option(cmd, opt->legend);
+  add_compression_option(cmd, opt->compression);
   cmd->add_option("--threads", opt->threads, "comma-separated decode thread counts")->capture_default_str();
   cmd->add_option("--batches", opt->batches, "timed batches per row")->capture_default_str()->check(CLI::Range(1, 100000));
   cmd->add_option("--size", opt->size, "resize target SIZE x SIZE for the end-to-end column")

@@ -28,6 +28,7 @@ struct InspectOptions {
   int size = 0;  // 0: dump at the original size
   std::string mapping = "legacy";
   bool skip_corrupted = false;
+  std::string compression = "auto";
   int64_t limit = 0;  // 0: every record; else only the first `limit` records in export order
 };
 
@@ -161,15 +162,16 @@ void on_bad_record(const InspectOptions& opt, const DataError& e, Totals& totals
 
 // Where the records of `path` sit. A damaged header stops the index; with --skip-corrupted the records
 // before the damage are still found by reading the file sequentially up to it.
-std::vector<RecordLocation> locate_records(const InspectOptions& opt, const std::string& path, Totals& totals) {
+std::vector<RecordLocation> locate_records(const InspectOptions& opt, const std::string& path,
+                                          TfRecordCompression compression, Totals& totals) {
   try {
-    return index_tfrecord(path);
+    return index_tfrecord(path, compression);
   } catch (const DataError& e) {
     if (e.kind() == DataError::Kind::kIo) throw;
     on_bad_record(opt, e, totals);
   }
   std::vector<RecordLocation> found;
-  TfRecordReader reader(path);
+  TfRecordReader reader(path, compression);
   std::string payload;
   while (true) {
     uint64_t offset = reader.offset();
@@ -188,6 +190,7 @@ std::vector<RecordLocation> locate_records(const InspectOptions& opt, const std:
 
 void run_inspect(const InspectOptions& opt) {
   Manifest manifest = manifest_for(opt.paths);
+  manifest.compression = compression_from_flag(opt.compression);
   if (!opt.dump_dir.empty()) std::filesystem::create_directories(opt.dump_dir);
 
   Totals totals;
@@ -197,8 +200,8 @@ void run_inspect(const InspectOptions& opt) {
   for (const std::string& path : manifest.tfrecord_paths) {
     if (opt.limit > 0 && record_index >= opt.limit) break;
     totals.files += 1;
-    std::vector<RecordLocation> locations = locate_records(opt, path, totals);
-    TfRecordReader reader(path);
+    std::vector<RecordLocation> locations = locate_records(opt, path, manifest.compression, totals);
+    TfRecordReader reader(path, manifest.compression);
     for (const RecordLocation& loc : locations) {
       if (opt.limit > 0 && record_index >= opt.limit) break;
       const int64_t index = record_index++;
@@ -232,6 +235,7 @@ void add_inspect_command(CLI::App& app) {
   cmd->add_option("--mapping", opt->mapping, "resize mapping for --size: legacy (TF1, default) or half-pixel (TF2)")
       ->check(CLI::IsMember({"legacy", "half-pixel"}));
   cmd->add_flag("--skip-corrupted", opt->skip_corrupted, "skip bad records, count and report them");
+  add_compression_option(cmd, opt->compression);
   cmd->add_option("--limit", opt->limit, "only the first N records in export order (the test split comes first)")
       ->check(at_least(1));
   cmd->callback([opt] {

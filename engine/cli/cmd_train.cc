@@ -15,6 +15,7 @@ namespace {
 
 struct TrainArgs {
   TrainOptions options;
+  std::string compression = "auto";
   DistOptions dist;
   std::string reduction = "sum";
   std::string resize = "legacy";
@@ -27,7 +28,7 @@ RunSettings resolve_settings(const TrainArgs& args, const CLI::App& cmd) {
   asked.adam.lr = args.lr;
   asked.reduction = parse_reduction(args.reduction);
   asked.mapping = parse_mapping(args.resize);
-  const Manifest manifest = load_manifest(args.options.export_path);
+  const Manifest manifest = open_export(args.options.export_path, args.options.legend);
   asked.class_values.clear();
   asked.class_names.clear();
   for (const LegendClass& c : manifest.legend) {
@@ -73,6 +74,7 @@ void train_on_every_rank(const TrainArgs& args, const CLI::App& cmd) {
   const bool several = comm->size() > 1;
   TrainResult r;
   try {
+    options.compression = compression_from_flag(args.compression);
     options.settings = resolve_settings(args, cmd);
     r = run_training(options, *comm);
   } catch (const DistInterrupted& e) {
@@ -109,7 +111,10 @@ void add_train_command(CLI::App& app) {
   TrainOptions& o = args->options;
   RunSettings& s = o.settings;
   CLI::App* cmd = app.add_subcommand("train", "Train the FCN on a Labelbox export (export.json)");
-  cmd->add_option("--export", o.export_path, "export.json of the dataset")->required();
+  cmd->add_option("--export", o.export_path, "export.json of the dataset, or one .tfrecord file with --legend")
+      ->required();
+  add_legend_option(cmd, o.legend);
+  add_compression_option(cmd, args->compression);
   cmd->add_option("--steps", o.steps, "Total training steps of the run (with --resume: up to this step)")
       ->check(at_least(0))
       ->capture_default_str();

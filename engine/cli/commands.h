@@ -6,6 +6,7 @@
 #include <string>
 
 #include "engine/dist/collectives.h"
+#include "io/tfrecord_compression.h"
 
 namespace fcn::cli {
 
@@ -24,6 +25,12 @@ CLI::Option* add_device_option(CLI::App* cmd, std::string& device);
 
 // --dist-init, --rank, --world-size and --dist-timeout of train and bench step (dist_options.cc).
 void add_dist_options(CLI::App* cmd, DistOptions& dist);
+
+// --compression (auto | none | gzip | zlib) and --legend (NAME=VALUE,...) of the commands that read an
+// export (export_options.cc); compression_from_flag turns the checked text into the reader's setting.
+CLI::Option* add_compression_option(CLI::App* cmd, std::string& compression);
+CLI::Option* add_legend_option(CLI::App* cmd, std::string& legend);
+TfRecordCompression compression_from_flag(const std::string& text);
 
 // An integer option's check: at least `lo`, worded "must be at least 1, got 0" (validators.cc).
 CLI::Validator at_least(int64_t lo);
