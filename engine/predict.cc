@@ -2,6 +2,8 @@
 #include "engine/predict.h"
 
 #include <cstring>
+#include <filesystem>
+#include <set>
 #include <stdexcept>
 
 namespace fcn {
@@ -52,6 +54,59 @@ std::vector<std::vector<float>> predict_probabilities(Model& model, Backend& bac
     resize_plane(result[c].data(), prob.data(), s.size, s.size, h, w, s.mapping);
   }
   return result;
+}
+
+namespace {
+
+std::string filename_safe(const std::string& name) {
+  std::string safe = name.empty() ? "class" : name;
+  for (char& c : safe) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+                    c == '_' || c == '.';
+    if (!ok) c = '_';
+  }
+  if (safe == "." || safe == "..") safe = "class";
+  return safe;
+}
+
+}  // namespace
+
+std::vector<PredictionFiles> prediction_file_names(const std::vector<std::string>& inputs,
+                                                   const std::vector<std::string>& class_names,
+                                                   const std::vector<int>& class_values, const std::string& out_dir) {
+  // The class part of the names: "" for one class, else ".<safe name>", made distinct.
+  std::vector<std::string> suffixes;
+  if (class_names.size() > 1) {
+    std::set<std::string> seen, clashing;
+    for (const std::string& name : class_names) {
+      if (!seen.insert(filename_safe(name)).second) clashing.insert(filename_safe(name));
+    }
+    for (size_t c = 0; c < class_names.size(); ++c) {
+      std::string safe = filename_safe(class_names[c]);
+      if (clashing.count(safe)) safe += "-" + std::to_string(c < class_values.size() ? class_values[c] : int(c));
+      suffixes.push_back("." + safe);
+    }
+  } else {
+    suffixes.assign(class_names.size(), "");
+  }
+  std::set<std::string> taken;
+  for (const std::string& input : inputs) taken.insert(std::filesystem::path(input).stem().string());
+  std::set<std::string> used;
+  std::vector<PredictionFiles> files;
+  for (const std::string& input : inputs) {
+    const std::string stem = std::filesystem::path(input).stem().string();
+    std::string base = stem;
+    for (int k = 2; used.count(base) || (base != stem && taken.count(base)); ++k) base = stem + "-" + std::to_string(k);
+    used.insert(base);
+    const std::string prefix = (std::filesystem::path(out_dir) / base).string();
+    PredictionFiles f;
+    for (const std::string& suffix : suffixes) {
+      f.probability.push_back(prefix + ".probability" + suffix + ".png");
+      f.overlay.push_back(prefix + ".overlay" + suffix + ".png");
+    }
+    files.push_back(std::move(f));
+  }
+  return files;
 }
 
 }  // namespace fcn

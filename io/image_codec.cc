@@ -113,14 +113,20 @@ std::string encode_jpeg(const uint8_t* pixels, int height, int width, int channe
 }
 
 void write_file(const std::string& path, const std::string& bytes) {
-  std::FILE* file = std::fopen(path.c_str(), "wb");
+  // Written beside it and renamed over it: a failure leaves no partial file, only the old one if any.
+  const std::string tmp = path + ".tmp";
+  std::FILE* file = std::fopen(tmp.c_str(), "wb");
   if (file == nullptr) {
     throw std::runtime_error("cannot create " + path + ": " + std::strerror(errno) +
                              "\nHINT: check that the folder exists and is writable.");
   }
   size_t written = bytes.empty() ? 0 : std::fwrite(bytes.data(), 1, bytes.size(), file);
   int write_errno = errno;
-  if (std::fclose(file) != 0 || written != bytes.size()) {
+  const bool closed = std::fclose(file) == 0;
+  if (!closed) write_errno = errno;
+  if (!closed || written != bytes.size() || std::rename(tmp.c_str(), path.c_str()) != 0) {
+    if (closed && written == bytes.size()) write_errno = errno;  // the rename failed
+    std::remove(tmp.c_str());
     throw std::runtime_error("cannot write " + path + ": " + std::strerror(write_errno) +
                              "\nHINT: check free disk space and permissions.");
   }

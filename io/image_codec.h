@@ -28,7 +28,9 @@ bool image_is_16_bit(const void* data, size_t size);
 
 std::string encode_png(const uint8_t* pixels, int height, int width, int channels);  // [h, w, c]
 std::string encode_jpeg(const uint8_t* pixels, int height, int width, int channels, int quality);
-void write_file(const std::string& path, const std::string& bytes);  // throws std::runtime_error
+// Atomic (a temporary beside it, renamed over it): a failed write leaves no partial file. Throws
+// std::runtime_error.
+void write_file(const std::string& path, const std::string& bytes);
 std::string read_file(const std::string& path);                        // throws std::runtime_error
 
 }  // namespace fcn

@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 
 #include <cmath>
+#include <filesystem>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -405,4 +406,17 @@ TEST_CASE("image_codec: read_file and write_file", "[io][image_codec]") {
   CHECK(read_file(dir.file("empty.bin")).empty());
   CHECK_THROWS_AS(read_file(dir.file("missing.bin")), std::runtime_error);
   CHECK_THROWS_AS(write_file(dir.file("no/folder/x.bin"), bytes), std::runtime_error);
+}
+
+TEST_CASE("write_file replaces a file whole and leaves nothing behind when it fails", "[io][image_codec]") {
+  TempDir dir("write_file");
+  const std::string path = dir.file("out.png");
+  write_file(path, "first");
+  write_file(path, "second, longer");
+  CHECK(read_file(path) == "second, longer");
+  std::filesystem::create_directories(dir.file("taken"));  // a folder where the file should go
+  CHECK_THROWS_WITH(write_file(dir.file("taken"), "bytes"), Catch::Contains("cannot write") && Catch::Contains("taken"));
+  CHECK(std::filesystem::is_directory(dir.file("taken")));
+  CHECK_FALSE(std::filesystem::exists(dir.file("taken.tmp")));
+  CHECK_THROWS_WITH(write_file(dir.file("no/folder/x.png"), "bytes"), Catch::Contains("cannot create"));
 }

@@ -247,3 +247,15 @@ TEST_CASE("inspect: a bad record stops it, --skip-corrupted skips and counts", "
   CHECK(damaged.err.find("corrupted record 0 at byte offset 0") != std::string::npos);
   CHECK(damaged.err.find("2 bad records skipped") != std::string::npos);
 }
+
+TEST_CASE("inspect DIR names the directory and suggests the export.json inside it", "[io][inspect]") {
+  TempDir dir("inspect_dir");
+  SmallExport exp(dir);
+  RunResult r = run_fcn("inspect '" + dir.path.string() + "'", dir);
+  CHECK(r.exit_code != 0);
+  CHECK_THAT(r.err, Catch::Contains("is a directory") && Catch::Contains("HINT: pass " + exp.json_path));
+  TempDir empty("inspect_empty_dir");
+  RunResult e = run_fcn("inspect '" + empty.path.string() + "'", empty);
+  CHECK(e.exit_code != 0);
+  CHECK_THAT(e.err, Catch::Contains("HINT: pass its export.json or its .tfrecord files"));
+}

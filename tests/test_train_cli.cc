@@ -116,6 +116,21 @@ TEST_CASE("fcn train writes metrics, TensorBoard logs and checkpoints, and fcn p
     CHECK(w == 13);
     CHECK(h == 21);
   }
+  // Two inputs with one stem: both written, under the names printed.
+  std::filesystem::create_directories(dir + "/other");
+  fcn::write_file(dir + "/other/photo.png", fcn::encode_png(rgb.data(), 21, 13, 3));
+  auto two = run_fcn("predict --device cpu --checkpoint " + dir + "/run/latest.safetensors --out " + dir +
+                     "/pred2 --input " + dir + "/photo.png " + dir + "/other/photo.png");
+  REQUIRE(two.exit_code == 0);
+  for (const char* name : {"photo.probability.png", "photo.overlay.png", "photo-2.probability.png",
+                           "photo-2.overlay.png"}) {
+    CHECK(std::filesystem::exists(dir + "/pred2/" + name));
+    CHECK_THAT(two.output, Catch::Contains(dir + "/pred2/" + name));
+  }
+  for (const auto& entry : std::filesystem::directory_iterator(dir + "/pred2")) {
+    CHECK(entry.path().extension() == ".png");  // no temporary left behind
+  }
+
   auto bad_input = run_fcn("predict --device cpu --checkpoint " + dir + "/run/latest.safetensors --out " + dir +
                            "/pred --input " + dir + "/export.json");
   CHECK(bad_input.exit_code != 0);

@@ -44,6 +44,13 @@ struct Totals {
 };
 
 Manifest manifest_for(const std::vector<std::string>& paths) {
+  if (paths.size() == 1 && std::filesystem::is_directory(paths[0])) {
+    const std::string inside = (std::filesystem::path(paths[0]) / "export.json").string();
+    throw DataError(DataError::Kind::kIo, paths[0], -1, -1,
+                    paths[0] + " is a directory\nHINT: " +
+                        (std::filesystem::exists(inside) ? "pass " + inside + ", the export's manifest inside it"
+                                                         : "pass its export.json or its .tfrecord files"));
+  }
   bool any_json = false;
   for (const auto& p : paths) any_json |= std::filesystem::path(p).extension() == ".json";
   if (!any_json) return manifest_from_tfrecords(paths);

@@ -45,7 +45,11 @@ void run_predict(const PredictArgs& a) {
   };
   std::unique_ptr<RawBatch, decltype(release)> staging_guard(&staging, release);
 
-  for (const std::string& input : a.inputs) {
+  const std::vector<PredictionFiles> outputs =
+      prediction_file_names(a.inputs, s.class_names, s.class_values, a.out_dir);
+  for (size_t i = 0; i < a.inputs.size(); ++i) {
+    const std::string& input = a.inputs[i];
+    const PredictionFiles& out = outputs[i];
     const std::string bytes = read_file(input);
     DecodedImage image;
     std::string error;
@@ -60,20 +64,20 @@ void run_predict(const PredictArgs& a) {
       staging.capacity_bytes = need;
     }
     auto probs = predict_probabilities(model, backend, s, image.pixels.data(), image.height, image.width, staging);
-    const std::string stem = (std::filesystem::path(a.out_dir) / std::filesystem::path(input).stem()).string();
     const int64_t n = int64_t(image.height) * image.width;
     std::vector<uint8_t> gray(n), overlay(n * 3);
+    std::string written;
     for (size_t c = 0; c < probs.size(); ++c) {
-      const std::string suffix = probs.size() == 1 ? "" : "." + s.class_names[c];
       probability_to_gray(gray.data(), probs[c].data(), n);
-      write_file(stem + ".probability" + suffix + ".png", encode_png(gray.data(), image.height, image.width, 1));
+      write_file(out.probability[c], encode_png(gray.data(), image.height, image.width, 1));
       draw_overlay(overlay.data(), image.pixels.data(), probs[c].data(), image.height, image.width, a.threshold);
-      write_file(stem + ".overlay" + suffix + ".png", encode_png(overlay.data(), image.height, image.width, 3));
+      write_file(out.overlay[c], encode_png(overlay.data(), image.height, image.width, 3));
+      written += (c ? ", " : "") + out.probability[c] + ", " + out.overlay[c];
     }
     int64_t predicted = 0;
     for (int64_t p = 0; p < n; ++p) predicted += probs[0][p] >= a.threshold;
-    std::printf("%s: %dx%d, %.1f%% predicted %s -> %s.{probability,overlay}.png\n", input.c_str(), image.width,
-                image.height, 100.0 * double(predicted) / double(n), s.class_names[0].c_str(), stem.c_str());
+    std::printf("%s: %dx%d, %.1f%% predicted %s -> %s\n", input.c_str(), image.width, image.height,
+                100.0 * double(predicted) / double(n), s.class_names[0].c_str(), written.c_str());
   }
 }
 
