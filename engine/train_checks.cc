@@ -67,9 +67,38 @@ void check_train_options(const TrainOptions& o) {
   require_int("--log-images", o.log_images, 0, 1024);
   require_int("--check-every", o.check_every, 0, INT64_MAX);
   require_real("--max-skipped", o.max_skipped, 0, false, 1, false);
+  require_int("--max-pixels", o.max_pixels, 1, INT64_MAX);
   if (const std::string problem = model_config_problem(s.model); !problem.empty()) {
     throw std::invalid_argument(problem);
   }
+}
+
+std::vector<std::string> legend_warnings(const std::vector<std::string>& names, const std::vector<int>& values,
+                                         const RawBatch& batch, const std::string& export_path) {
+  std::vector<int64_t> pixels_of(256, 0);  // label value -> pixels in the batch
+  for (int i = 0; i < batch.count; ++i) {
+    const RawSampleInfo& info = batch.info[size_t(i)];
+    const uint8_t* label = batch.bytes + info.label_offset;
+    const int64_t n = int64_t(info.height) * info.width;
+    for (int64_t p = 0; p < n; ++p) ++pixels_of[label[p]];
+  }
+  std::string present;  // the values the labels do hold, for the messages
+  for (int v = 0; v < 256; ++v) {
+    if (pixels_of[size_t(v)] > 0) present += (present.empty() ? "" : ", ") + std::to_string(v);
+  }
+  const std::string hint = "HINT: compare the legend with the label values `fcn inspect " + export_path + "` counts";
+  std::vector<std::string> warnings;
+  for (size_t c = 0; c < values.size() && c < names.size(); ++c) {
+    const std::string which = "legend class \"" + names[c] + "\" (pixel value " + std::to_string(values[c]) + ")";
+    if (values[c] == 0) {
+      warnings.push_back(which + " is value 0, which Labelbox reserves for unlabeled pixels: this class is the "
+                                 "background\n" + hint);
+    } else if (values[c] >= 0 && values[c] < 256 && pixels_of[size_t(values[c])] == 0) {
+      warnings.push_back(which + " appears in no label of the first " + std::to_string(batch.count) +
+                         " training records (their labels hold the values " + present + ")\n" + hint);
+    }
+  }
+  return warnings;
 }
 
 }  // namespace fcn

@@ -237,6 +237,7 @@ TrainResult run_training(const TrainOptions& options, Collectives& comm) {
   lo.test_fraction = s.test_fraction;
   lo.skip_corrupted = options.skip_corrupted;
   lo.max_skipped_fraction = options.max_skipped;
+  lo.limits.max_pixels = options.max_pixels;
   lo.allocator = backend.staging_allocator();
   lo.cache_budget_bytes = size_t(std::max<int64_t>(options.cache_mb, 0)) << 20;
   lo.slice_rank = rank;
@@ -366,6 +367,12 @@ TrainResult run_training(const TrainOptions& options, Collectives& comm) {
     for (int64_t step = first_step; step <= options.steps; ++step) {
       const auto step_start = std::chrono::steady_clock::now();
       const RawBatch& batch = loader.next_train();
+      if (root && step == first_step) {
+        for (const std::string& warning : legend_warnings(s.class_names, s.class_values, batch, options.export_path)) {
+          progress.pause();
+          std::fprintf(stderr, "fcn: warning: %s\n", warning.c_str());
+        }
+      }
       backend.prepare_batch(model.input(), model.targets(), batch, s.size, s.class_values, s.mapping,
                             s.nearest_targets);
       if (exporter) exporter->add_train_batch(backend, model, batch.count);

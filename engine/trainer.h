@@ -7,6 +7,7 @@
 
 #include "engine/checkpoint.h"
 #include "engine/dist/collectives.h"
+#include "io/example.h"
 #include "io/tfrecord_compression.h"
 
 namespace fcn {
@@ -30,6 +31,7 @@ struct TrainOptions {
   std::string resume;             // checkpoint to continue from
   std::string export_batches;     // write every batch and the test set here, for the PyTorch reference
   bool skip_corrupted = false;
+  int64_t max_pixels = DecodeLimits{}.max_pixels;  // images larger than this are refused before decoding
   double max_skipped = 0.1;       // with skip_corrupted: stop once more than this fraction of a split fails
   bool quiet = false;             // no per-step lines (errors and the summary still print)
   int64_t check_every = 100;      // data parallel: compare the ranks' parameter checksums every K steps

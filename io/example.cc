@@ -78,7 +78,7 @@ DecodedImage decode_feature_image(const std::string& bytes, const std::string& k
             "feature '" + key + "' is a " + size_text(width, height) + " image (" +
                 std::to_string(int64_t(width) * height) + " pixels), over the limit of " +
                 std::to_string(limits.max_pixels) + " pixels",
-            "HINT: downscale the images of the export, or raise the pixel limit if this size is intended.");
+            "HINT: downscale the images of the export, or raise --max-pixels if this size is intended.");
   }
   DecodedImage image;
   std::string error;

@@ -76,3 +76,27 @@ TEST_CASE("command-line range errors read like the project's own", "[train_check
   CHECK_THAT(lr.output, Catch::Contains("--lr must be a finite number > 0, got nan"));
   CHECK_FALSE(std::filesystem::exists(dir + "/run"));  // refused before anything was written
 }
+
+TEST_CASE("legend_warnings: value 0 and values no label of the first batch holds", "[train]") {
+  // Two 2x3 labels: values {0, 1} and {0, 1, 4}.
+  std::vector<uint8_t> bytes = {0, 1, 1, 0, 0, 0, /*second*/ 4, 0, 1, 1, 1, 0};
+  fcn::RawBatch batch;
+  batch.count = 2;
+  batch.info.resize(2);
+  for (int i = 0; i < 2; ++i) {
+    batch.info[size_t(i)].height = 2;
+    batch.info[size_t(i)].width = 3;
+    batch.info[size_t(i)].label_offset = size_t(6 * i);
+  }
+  batch.bytes = bytes.data();
+  batch.used_bytes = bytes.size();
+
+  CHECK(fcn::legend_warnings({"car", "truck"}, {1, 4}, batch, "e.json").empty());
+  const auto warnings = fcn::legend_warnings({"unlabeled", "car", "bus"}, {0, 1, 9}, batch, "e.json");
+  REQUIRE(warnings.size() == 2);
+  CHECK_THAT(warnings[0], Catch::Contains("legend class \"unlabeled\" (pixel value 0) is value 0, which Labelbox "
+                                          "reserves for unlabeled pixels"));
+  CHECK_THAT(warnings[1], Catch::Contains("legend class \"bus\" (pixel value 9) appears in no label of the first 2 "
+                                          "training records (their labels hold the values 0, 1, 4)"));
+  CHECK_THAT(warnings[1], Catch::Contains("HINT: compare the legend with the label values `fcn inspect e.json`"));
+}

@@ -276,3 +276,27 @@ TEST_CASE("fcn train on a compressed .tfrecord given as --export, with --legend 
   CHECK(bad_flag.exit_code != 0);
   CHECK_THAT(bad_flag.output, Catch::Contains("--compression"));
 }
+
+TEST_CASE("--max-pixels sets the pixel limit its HINT names, on train, inspect and predict", "[cli]") {
+  const std::string dir = fcn::test::temp_dir("cli_max_pixels");
+  fcn::test::write_tiny_export(dir, 6);
+  auto train = run_fcn(tiny_train_args(dir) + " --steps 1 --max-pixels 10");
+  CHECK(train.exit_code != 0);
+  CHECK_THAT(train.output, Catch::Contains("pixels), over the limit of 10 pixels") &&
+                               Catch::Contains("raise --max-pixels if this size is intended"));
+  auto inspect = run_fcn("inspect --max-pixels 10 " + dir + "/export.json");
+  CHECK(inspect.exit_code != 0);
+  CHECK_THAT(inspect.output, Catch::Contains("over the limit of 10 pixels"));
+  CHECK(run_fcn("inspect " + dir + "/export.json").exit_code == 0);
+  auto zero = run_fcn(tiny_train_args(dir) + " --steps 1 --max-pixels 0");
+  CHECK(zero.exit_code != 0);
+  CHECK_THAT(zero.output, Catch::Contains("--max-pixels"));
+
+  REQUIRE(run_fcn(tiny_train_args(dir) + " --steps 1").exit_code == 0);
+  std::vector<uint8_t> rgb(size_t(8) * 8 * 3, 90);
+  fcn::write_file(dir + "/photo.png", fcn::encode_png(rgb.data(), 8, 8, 3));
+  auto predict = run_fcn("predict --device cpu --max-pixels 10 --checkpoint " + dir + "/run/latest.safetensors --out " +
+                         dir + "/pred --input " + dir + "/photo.png");
+  CHECK(predict.exit_code != 0);
+  CHECK_THAT(predict.output, Catch::Contains("photo.png"));
+}

@@ -29,6 +29,7 @@ struct InspectOptions {
   std::string mapping = "legacy";
   bool skip_corrupted = false;
   std::string compression = "auto";
+  int64_t max_pixels = DecodeLimits{}.max_pixels;
   int64_t limit = 0;  // 0: every record; else only the first `limit` records in export order
 };
 
@@ -214,7 +215,9 @@ void run_inspect(const InspectOptions& opt) {
       const int64_t index = record_index++;
       try {
         reader.read_at(loc, index, payload);
-        Sample sample = decode_example(payload, ExampleContext{path, index, int64_t(loc.offset)});
+        DecodeLimits limits;
+        limits.max_pixels = opt.max_pixels;
+        Sample sample = decode_example(payload, ExampleContext{path, index, int64_t(loc.offset)}, limits);
         report_record(opt, manifest, sample, path, loc.offset, totals);
         if (!opt.dump_dir.empty()) dump_sample(opt, manifest, sample);
       } catch (const DataError& e) {
@@ -243,6 +246,7 @@ void add_inspect_command(CLI::App& app) {
       ->check(CLI::IsMember({"legacy", "half-pixel"}));
   cmd->add_flag("--skip-corrupted", opt->skip_corrupted, "skip bad records, count and report them");
   add_compression_option(cmd, opt->compression);
+  add_max_pixels_option(cmd, opt->max_pixels);
   cmd->add_option("--limit", opt->limit, "only the first N records in export order (the test split comes first)")
       ->check(at_least(1));
   cmd->callback([opt] {

@@ -90,6 +90,7 @@ void add_predict_command(CLI::App& app) {
   cmd->add_option("--input", a->inputs, "Images (PNG, JPEG, ...)")->required()->expected(1, -1);
   cmd->add_option("--out", a->out_dir, "Output folder")->capture_default_str();
   add_device_option(cmd, a->device);
+  add_max_pixels_option(cmd, a->max_pixels);
   cmd->add_option("--threads", a->threads, "CPU threads (0: all cores)")->capture_default_str();
   cmd->add_option("--threshold", a->threshold, "Probability at which a pixel counts as the class")
       ->capture_default_str();

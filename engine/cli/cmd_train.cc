@@ -115,6 +115,7 @@ void add_train_command(CLI::App& app) {
       ->required();
   add_legend_option(cmd, o.legend);
   add_compression_option(cmd, args->compression);
+  add_max_pixels_option(cmd, o.max_pixels);
   cmd->add_option("--steps", o.steps, "Total training steps of the run (with --resume: up to this step)")
       ->check(at_least(0))
       ->capture_default_str();

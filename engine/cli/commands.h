@@ -31,6 +31,8 @@ void add_dist_options(CLI::App* cmd, DistOptions& dist);
 CLI::Option* add_compression_option(CLI::App* cmd, std::string& compression);
 CLI::Option* add_legend_option(CLI::App* cmd, std::string& legend);
 TfRecordCompression compression_from_flag(const std::string& text);
+// --max-pixels: the largest image (width x height) decoded before it is refused (io/example.h DecodeLimits).
+CLI::Option* add_max_pixels_option(CLI::App* cmd, int64_t& max_pixels);
 
 // An integer option's check: at least `lo`, worded "must be at least 1, got 0" (validators.cc).
 CLI::Validator at_least(int64_t lo);

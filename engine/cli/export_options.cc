@@ -1,5 +1,6 @@
 // The options that say how to read an export, shared by train, inspect and bench loader: --legend (the
-// classes of a .tfrecord given as the export) and --compression (how its files are stored).
+// classes of a .tfrecord given as the export), --compression (how its files are stored) and --max-pixels
+// (the largest image decoded; predict has it too).
 #include "engine/cli/commands.h"
 
 #include <stdexcept>
@@ -19,6 +20,14 @@ CLI::Option* add_legend_option(CLI::App* cmd, std::string& legend) {
   return cmd->add_option("--legend", legend,
                          "With a .tfrecord as --export: its classes as NAME=VALUE[,NAME=VALUE...], VALUE being the "
                          "class's pixel value in the label masks (e.g. car=1)");
+}
+
+CLI::Option* add_max_pixels_option(CLI::App* cmd, int64_t& max_pixels) {
+  return cmd
+      ->add_option("--max-pixels", max_pixels,
+                   "Refuse images larger than this many pixels (width x height) before decoding them")
+      ->check(at_least(1))
+      ->capture_default_str();
 }
 
 TfRecordCompression compression_from_flag(const std::string& text) {
