@@ -53,10 +53,22 @@ size_t align_up(size_t n) { return (n + kStagingAlignment - 1) / kStagingAlignme
 
 // ---- index, read ----------------------------------------------------------------------------------------
 
-std::vector<RecordRef> index_export(const Manifest& manifest) {
+std::vector<RecordRef> index_export(const Manifest& manifest, bool skip_damage) {
   std::vector<RecordRef> records;
   for (size_t file = 0; file < manifest.tfrecord_paths.size(); ++file) {
-    for (const RecordLocation& location : index_tfrecord(manifest.tfrecord_paths[file], manifest.compression)) {
+    const std::string& path = manifest.tfrecord_paths[file];
+    std::vector<RecordLocation> locations;
+    if (skip_damage) {
+      std::string damage;
+      locations = index_tfrecord_before_damage(path, manifest.compression, &damage);
+      if (!damage.empty()) {
+        std::fprintf(stderr, "fcn: warning: using the %zu records of %s before its damage (skip_corrupted is on):\n%s\n",
+                     locations.size(), path.c_str(), damage.c_str());
+      }
+    } else {
+      locations = index_tfrecord(path, manifest.compression);
+    }
+    for (const RecordLocation& location : locations) {
       RecordRef ref;
       ref.file_index = static_cast<int>(file);
       ref.location = location;
@@ -715,7 +727,7 @@ Loader::Loader(const Manifest& manifest, const LoaderOptions& options)
   if (!options_.allocator.allocate || !options_.allocator.release) {
     throw std::invalid_argument("LoaderOptions::allocator needs both allocate and release");
   }
-  records_ = index_export(manifest_);
+  records_ = index_export(manifest_, options_.skip_corrupted);
   test_count_ = test_split_size(options_.test_fraction, static_cast<int64_t>(records_.size()));
   auto shared = make_shared_state(manifest_, options_, records_, test_count_);
   int64_t train_count = static_cast<int64_t>(records_.size()) - test_count_;

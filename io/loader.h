@@ -25,8 +25,10 @@ struct RecordRef {
   int64_t record_index = 0;  // position in export order
 };
 
-// Index all files of the manifest (headers only), in export order.
-std::vector<RecordRef> index_export(const Manifest& manifest);
+// Index all files of the manifest (headers only), in export order. skip_damage: a damaged header (a bad
+// length CRC, a file cut short) ends that file's records with a warning on stderr instead of an error,
+// keeping the records before it (what --skip-corrupted promises for a cut file).
+std::vector<RecordRef> index_export(const Manifest& manifest, bool skip_damage = false);
 
 // The tf.data shuffle(buffer).repeat() order over `count` items, as a resumable generator.
 // Epoch k's items all come out before epoch k+1's; each epoch has a new order.

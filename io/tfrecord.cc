@@ -213,6 +213,34 @@ std::vector<RecordLocation> index_tfrecord(const std::string& path, TfRecordComp
   return locations;
 }
 
+std::vector<RecordLocation> index_tfrecord_before_damage(const std::string& path, TfRecordCompression compression,
+                                                         std::string* damage) {
+  damage->clear();
+  try {
+    return index_tfrecord(path, compression);
+  } catch (const DataError& e) {
+    if (e.kind() == DataError::Kind::kIo) throw;
+    *damage = e.what();
+  }
+  // Read sequentially up to the damage: the index above stopped at it, so nothing past it is known.
+  std::vector<RecordLocation> found;
+  TfRecordReader reader(path, compression);
+  std::string payload;
+  while (true) {
+    const uint64_t offset = reader.offset();
+    try {
+      if (!reader.next(payload)) break;
+    } catch (const DataError&) {
+      if (reader.offset() == offset) break;  // a header error: the reader cannot go on
+      // A bad payload: the reader stepped over it. Keep its place so that reading it reports it.
+      found.push_back(RecordLocation{offset, reader.offset() - offset - 16});
+      continue;
+    }
+    found.push_back(RecordLocation{offset, payload.size()});
+  }
+  return found;
+}
+
 TfRecordReader::TfRecordReader(const std::string& path, TfRecordCompression compression)
     : path_(path), stream_(std::make_unique<RecordStream>(path, compression)) {}
 

@@ -49,6 +49,13 @@ class RecordStream;
 std::vector<RecordLocation> index_tfrecord(const std::string& path,
                                            TfRecordCompression compression = TfRecordCompression::kAuto);
 
+// The index pass for skip_corrupted: like index_tfrecord, but a damaged header (a bad length CRC, a file
+// cut short) ends the index instead of failing it. Returns the records before the damage (a record whose
+// payload alone is bad is kept: reading it reports it) and sets *damage to the error that stopped the
+// index (empty when the file is whole). A file that cannot be opened still throws.
+std::vector<RecordLocation> index_tfrecord_before_damage(const std::string& path, TfRecordCompression compression,
+                                                         std::string* damage);
+
 class TfRecordReader {
  public:
   // Throws DataError(kIo) if it cannot open. kAuto decides from the file's first bytes.

@@ -704,4 +704,25 @@ TEST_CASE("Loader refuses a slice rank outside 0..slice_ranks-1", "[loader][dist
   CHECK_THROWS_AS(Loader(manifest, o), std::invalid_argument);
 }
 
+TEST_CASE("Loader skip_corrupted: a file cut short keeps the records before the cut", "[loader]") {
+  ScratchDir dir("cut");
+  Manifest manifest = load_manifest(write_export(dir.path, 12, 2));  // file 0: records 0-5, file 1: 6-11
+  std::vector<RecordRef> refs = index_export(manifest);
+  // Cut file 1 inside record 9's header: records 6, 7, 8 stay whole.
+  std::filesystem::resize_file(manifest.tfrecord_paths[1], refs[9].location.offset + 5);
+  CHECK_THROWS_AS(index_export(manifest), DataError);
+  CHECK_THROWS_AS(Loader(manifest, small_options(1)), DataError);
+
+  std::vector<RecordRef> kept = index_export(manifest, /*skip_damage=*/true);
+  REQUIRE(kept.size() == 9);
+  CHECK(kept.back().location.offset == refs[8].location.offset);
+  LoaderOptions o = small_options(2);
+  o.skip_corrupted = true;
+  Loader loader(manifest, o);
+  CHECK(loader.train_records() + loader.test_records() == 9);
+  std::set<int64_t> seen;
+  for (const BatchView& b : take_train(loader, 6)) seen.insert(b.records.begin(), b.records.end());
+  CHECK(*seen.rbegin() == 8);
+}
+
 }  // namespace fcn

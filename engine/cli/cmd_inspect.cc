@@ -172,26 +172,12 @@ void on_bad_record(const InspectOptions& opt, const DataError& e, Totals& totals
 // before the damage are still found by reading the file sequentially up to it.
 std::vector<RecordLocation> locate_records(const InspectOptions& opt, const std::string& path,
                                           TfRecordCompression compression, Totals& totals) {
-  try {
-    return index_tfrecord(path, compression);
-  } catch (const DataError& e) {
-    if (e.kind() == DataError::Kind::kIo) throw;
-    on_bad_record(opt, e, totals);
-  }
-  std::vector<RecordLocation> found;
-  TfRecordReader reader(path, compression);
-  std::string payload;
-  while (true) {
-    uint64_t offset = reader.offset();
-    try {
-      if (!reader.next(payload)) break;
-    } catch (const DataError&) {
-      if (reader.offset() == offset) break;  // the header error reported above: nothing beyond it is known
-      // A bad payload: the reader stepped over it. Keep its place so reading it reports and counts it.
-      found.push_back(RecordLocation{offset, reader.offset() - offset - 16});
-      continue;
-    }
-    found.push_back(RecordLocation{offset, payload.size()});
+  if (!opt.skip_corrupted) return index_tfrecord(path, compression);
+  std::string damage;
+  std::vector<RecordLocation> found = index_tfrecord_before_damage(path, compression, &damage);
+  if (!damage.empty()) {
+    totals.skipped += 1;
+    std::fprintf(stderr, "fcn inspect: skipped: %s\n", damage.c_str());
   }
   return found;
 }
