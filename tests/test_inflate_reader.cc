@@ -121,7 +121,7 @@ TEST_CASE("inflate_reader: forward seeks continue, backward seeks start again", 
   CHECK(buffer.substr(0, 50) == data.substr(199950));
 }
 
-TEST_CASE("inflate_reader: concatenated gzip members are one stream; an empty file is an empty one",
+TEST_CASE("inflate_reader: concatenated gzip members are one stream, and an empty file is an empty one",
           "[io][inflate]") {
   TempDir dir("inflate_members");
   const std::string a = sample_data(70000, 3), b = sample_data(10, 4), c = sample_data(90000, 5);

@@ -277,7 +277,7 @@ TEST_CASE("fcn train on a compressed .tfrecord given as --export, with --legend 
   CHECK_THAT(bad_flag.output, Catch::Contains("--compression"));
 }
 
-TEST_CASE("--max-pixels sets the pixel limit its HINT names, on train, inspect and predict", "[cli]") {
+TEST_CASE("fcn train, inspect and predict: --max-pixels sets the pixel limit its HINT names", "[cli]") {
   const std::string dir = fcn::test::temp_dir("cli_max_pixels");
   fcn::test::write_tiny_export(dir, 6);
   auto train = run_fcn(tiny_train_args(dir) + " --steps 1 --max-pixels 10");
