@@ -20,9 +20,10 @@ inline std::string fcn_binary() {
   return bin ? bin : std::string(FCN_BINARY_DIR) + "/fcn";
 }
 
-inline CliResult run_fcn(const std::string& args) {
+// env: shell assignments put before the command, e.g. "FCN_CPU_GEMM=avx2".
+inline CliResult run_fcn(const std::string& args, const std::string& env = "") {
   CliResult result;
-  const std::string command = fcn_binary() + " " + args + " 2>&1";
+  const std::string command = (env.empty() ? "" : env + " ") + fcn_binary() + " " + args + " 2>&1";
   std::FILE* pipe = popen(command.c_str(), "r");
   if (!pipe) return result;
   std::array<char, 4096> buffer;

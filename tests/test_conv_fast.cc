@@ -60,6 +60,25 @@ ConvShape make_shape(int batch, int height, int width, int cin, int cout, int ke
   return s;
 }
 
+// The GEMM paths this CPU and build can run (portable always; avx2 and avx512 where supported).
+std::vector<GemmPath> supported_paths() {
+  std::vector<GemmPath> paths;
+  for (GemmPath path : {GemmPath::kPortable, GemmPath::kAvx2, GemmPath::kAvx512}) {
+    if (gemm_path_supported(path)) paths.push_back(path);
+  }
+  return paths;
+}
+
+// Forces a GEMM path for one scope, then restores the one in use before.
+class PathGuard {
+ public:
+  explicit PathGuard(GemmPath path) : before_(gemm_path()) { set_gemm_path(path); }
+  ~PathGuard() { set_gemm_path(before_); }
+
+ private:
+  GemmPath before_;
+};
+
 // Runs all three directions, with and without the fused ReLU variants, and compares with the reference.
 void check_all_directions(const ConvShape& s, int threads) {
   ConvWorkspace ws(threads);
@@ -114,31 +133,37 @@ void check_all_directions(const ConvShape& s, int threads) {
 
 }  // namespace
 
-TEST_CASE("gemm micro-tile matches a naive product", "[ops][cpu]") {
-  for (int width : {8, 16}) {
-    for (int k : {0, 1, 7, 64}) {
-      // A read through both orientations: rows contiguous (row stride k) and columns contiguous.
-      const std::vector<float> a = random_floats(6 * std::max(k, 1), 21);
-      const std::vector<float> b = random_floats(std::max(k, 1) * 20, 22);  // row stride 20 >= width
-      float tile_rows[6 * 16], tile_cols[6 * 16];
-      std::fill(tile_rows, tile_rows + 96, -7.0f);
-      gemm_micro_tile(tile_rows, a.data(), k, 1, b.data(), 20, k, width);
-      gemm_micro_tile(tile_cols, a.data(), 1, 6, b.data(), 20, k, width);
-      for (int i = 0; i < 6; ++i) {
-        for (int j = 0; j < width; ++j) {
-          double rows = 0.0, cols = 0.0, abs_sum = 0.0;
-          for (int p = 0; p < k; ++p) {
-            rows += double(a[i * k + p]) * b[p * 20 + j];
-            cols += double(a[p * 6 + i]) * b[p * 20 + j];
-            abs_sum += std::fabs(double(a[i * k + p]) * b[p * 20 + j]) + std::fabs(double(a[p * 6 + i]) * b[p * 20 + j]);
+TEST_CASE("gemm micro-tile matches a naive product on every path this CPU runs", "[ops][cpu]") {
+  for (GemmPath path : supported_paths()) {
+    PathGuard guard(path);
+    for (int width : {8, 16, 32}) {
+      for (int k : {0, 1, 7, 64}) {
+        INFO(gemm_path_name(path) << " width " << width << " k " << k);
+        // A read through both orientations: rows contiguous (row stride k) and columns contiguous.
+        const std::vector<float> a = random_floats(6 * std::max(k, 1), 21);
+        const std::vector<float> b = random_floats(std::max(k, 1) * 36, 22);  // row stride 36 >= width
+        float tile_rows[6 * kGemmMaxWidth], tile_cols[6 * kGemmMaxWidth];
+        std::fill(tile_rows, tile_rows + 6 * kGemmMaxWidth, -7.0f);
+        gemm_micro_tile(tile_rows, a.data(), k, 1, b.data(), 36, k, width);
+        gemm_micro_tile(tile_cols, a.data(), 1, 6, b.data(), 36, k, width);
+        int bad = 0;
+        for (int i = 0; i < 6; ++i) {
+          for (int j = 0; j < width; ++j) {
+            double rows = 0.0, cols = 0.0, abs_sum = 0.0;
+            for (int p = 0; p < k; ++p) {
+              rows += double(a[i * k + p]) * b[p * 36 + j];
+              cols += double(a[p * 6 + i]) * b[p * 36 + j];
+              abs_sum += std::fabs(double(a[i * k + p]) * b[p * 36 + j]) + std::fabs(double(a[p * 6 + i]) * b[p * 36 + j]);
+            }
+            // Float sum of k products vs the double sum: within k * u * S (the worst-case bound).
+            const double tolerance = (k + 1) * std::ldexp(1.0, -24) * abs_sum + 1e-30;
+            bad += !(std::fabs(tile_rows[i * kGemmMaxWidth + j] - rows) <= tolerance);
+            bad += !(std::fabs(tile_cols[i * kGemmMaxWidth + j] - cols) <= tolerance);
           }
-          // Float sum of k products vs the double sum: within k * u * S (the worst-case bound).
-          const double tolerance = (k + 1) * std::ldexp(1.0, -24) * abs_sum + 1e-30;
-          CHECK(std::fabs(tile_rows[i * 16 + j] - rows) <= tolerance);
-          CHECK(std::fabs(tile_cols[i * 16 + j] - cols) <= tolerance);
         }
+        CHECK(bad == 0);
+        if (width < kGemmMaxWidth) CHECK(tile_rows[width] == -7.0f);  // columns beyond the width are left alone
       }
-      if (width == 8) CHECK(tile_rows[8] == -7.0f);  // columns beyond the width are left alone
     }
   }
 }
@@ -146,7 +171,12 @@ TEST_CASE("gemm micro-tile matches a naive product", "[ops][cpu]") {
 TEST_CASE("fast conv matches the reference: 3x3, odd sizes, several channel counts", "[ops][cpu]") {
   for (int cin : {1, 3, 5, 64}) {
     for (int cout : {1, 3, 5, 64}) {
-      DYNAMIC_SECTION("3x3 " << cin << " -> " << cout) { check_all_directions(make_shape(2, 5, 7, cin, cout, 3), 2); }
+      for (GemmPath path : supported_paths()) {
+        DYNAMIC_SECTION("3x3 " << cin << " -> " << cout << " " << gemm_path_name(path)) {
+          PathGuard guard(path);
+          check_all_directions(make_shape(2, 5, 7, cin, cout, 3), 2);
+        }
+      }
     }
   }
 }
@@ -154,7 +184,12 @@ TEST_CASE("fast conv matches the reference: 3x3, odd sizes, several channel coun
 TEST_CASE("fast conv matches the reference: 1x1, odd sizes, several channel counts", "[ops][cpu]") {
   for (int cin : {1, 5, 64}) {
     for (int cout : {1, 5, 17, 64}) {
-      DYNAMIC_SECTION("1x1 " << cin << " -> " << cout) { check_all_directions(make_shape(2, 5, 7, cin, cout, 1), 2); }
+      for (GemmPath path : supported_paths()) {
+        DYNAMIC_SECTION("1x1 " << cin << " -> " << cout << " " << gemm_path_name(path)) {
+          PathGuard guard(path);
+          check_all_directions(make_shape(2, 5, 7, cin, cout, 1), 2);
+        }
+      }
     }
   }
 }
@@ -163,9 +198,65 @@ TEST_CASE("fast conv matches the reference on a larger shape (many chunks and sl
   // 2 x 45 x 53 = 4770 pixels: 19 backward-filter chunks of 256 over 16 slices (some slices sum two
   // chunks), a partial last chunk, and pixel tiles that straddle image rows and images.
   static_assert(kFilterChunkPixels == 256, "update the shapes below to keep more chunks than slices");
-  check_all_directions(make_shape(2, 45, 53, 64, 64, 3), 3);
-  check_all_directions(make_shape(3, 19, 23, 3, 64, 3), 2);
-  check_all_directions(make_shape(2, 37, 41, 64, 1, 1), 2);
+  for (GemmPath path : supported_paths()) {
+    INFO(gemm_path_name(path));
+    PathGuard guard(path);
+    check_all_directions(make_shape(2, 45, 53, 64, 64, 3), 3);
+    check_all_directions(make_shape(3, 19, 23, 3, 64, 3), 2);
+    check_all_directions(make_shape(2, 37, 41, 64, 1, 1), 2);
+  }
+}
+
+TEST_CASE("the avx512 and avx2 paths give bit-identical convolutions at the model's shapes", "[ops][cpu]") {
+  if (!gemm_path_supported(GemmPath::kAvx512)) {
+    WARN("SKIPPED: this CPU has no AVX-512F (only the avx2 path runs here)");
+    return;
+  }
+  // Both sum each element's products in the same order with one FMA each (gemm.h): the same bits, so a
+  // checkpoint resumed on another machine continues the same run.
+  for (const ConvShape& s : {make_shape(2, 13, 11, 3, 64, 3), make_shape(2, 13, 11, 64, 64, 3),
+                             make_shape(2, 13, 11, 64, 1, 1)}) {
+    INFO(s.in_channels << " -> " << s.out_channels << " K=" << s.kernel);
+    const std::vector<float> in = random_floats(s.in_size(), 41), weight = random_floats(s.weight_size(), 42);
+    const std::vector<float> bias = random_floats(s.out_channels, 43), dout = random_floats(s.out_size(), 44);
+    const std::vector<float> relu_out = random_floats(s.in_size(), 45);
+    std::vector<std::vector<float>> results[2];
+    for (int run = 0; run < 2; ++run) {
+      PathGuard guard(run == 0 ? GemmPath::kAvx2 : GemmPath::kAvx512);
+      ConvWorkspace ws(2);
+      ws.reserve(s);
+      std::vector<float> out(s.out_size()), din(s.in_size()), dw(s.weight_size()), db(s.out_channels);
+      conv2d_forward_fast(out.data(), in.data(), weight.data(), bias.data(), s, true, ws);
+      conv2d_backward_data_fast(din.data(), dout.data(), weight.data(), relu_out.data(), s, ws);
+      conv2d_backward_filter_fast(dw.data(), db.data(), dout.data(), in.data(), s, ws);
+      results[run] = {out, din, dw, db};
+    }
+    for (int i = 0; i < 4; ++i) {
+      INFO("output " << i << " (forward, backward-data, backward-filter, bias gradient)");
+      CHECK(std::memcmp(results[0][i].data(), results[1][i].data(), results[0][i].size() * sizeof(float)) == 0);
+    }
+  }
+}
+
+TEST_CASE("a workspace reserved on one GEMM path serves the others", "[ops][cpu]") {
+  const ConvShape s = make_shape(1, 7, 5, 27, 40, 3);  // 40 columns: 48 padded on avx2, 64 on avx512
+  ConvWorkspace ws(1);
+  {
+    PathGuard guard(GemmPath::kPortable);
+    ws.reserve(s);
+  }
+  const std::vector<float> in = random_floats(s.in_size(), 51), weight = random_floats(s.weight_size(), 52);
+  std::vector<float> out(s.out_size()), ref(s.out_size());
+  conv2d_forward_ref(ref.data(), in.data(), weight.data(), static_cast<const float*>(nullptr), s);
+  for (GemmPath path : supported_paths()) {
+    INFO(gemm_path_name(path));
+    PathGuard guard(path);
+    CHECK(ws.fits(s));
+    conv2d_forward_fast(out.data(), in.data(), weight.data(), nullptr, s, false, ws);
+    double worst = 0.0;
+    for (size_t i = 0; i < out.size(); ++i) worst = std::max(worst, std::fabs(double(out[i]) - ref[i]));
+    CHECK(worst < 1e-4);  // 243-term sums of products of values in [-1, 1]: float error ~1e-6
+  }
 }
 
 TEST_CASE("fast backward-filter is bit-identical for any thread count and across runs", "[ops][cpu]") {
@@ -205,12 +296,31 @@ TEST_CASE("fast conv refuses bad shapes and unreserved workspaces with a hint", 
   CHECK_NOTHROW(conv2d_forward_fast(out.data(), in.data(), w.data(), nullptr, s, false, ws));
 }
 
-TEST_CASE("gemm reports the kernel it was built with, and AlignedFloats grows zero-filled and aligned", "[ops][cpu]") {
+TEST_CASE("gemm paths: names, the best path, forcing one, and AlignedFloats grows zero-filled and aligned", "[ops][cpu]") {
+  for (GemmPath path : {GemmPath::kPortable, GemmPath::kAvx2, GemmPath::kAvx512}) {
+    CHECK(parse_gemm_path(gemm_path_name(path)) == path);
+  }
+  CHECK_THROWS_WITH(parse_gemm_path("sse"), Catch::Contains("portable, avx2, avx512"));
+  CHECK(gemm_path_supported(GemmPath::kPortable));
 #if defined(__AVX2__) && defined(__FMA__)
-  CHECK(gemm_uses_avx2());
+  CHECK(gemm_path_supported(GemmPath::kAvx2));
 #else
-  CHECK_FALSE(gemm_uses_avx2());
+  CHECK_FALSE(gemm_path_supported(GemmPath::kAvx2));
 #endif
+  const GemmPath best = gemm_best_path();
+  CHECK(gemm_path_supported(best));
+  if (gemm_path_supported(GemmPath::kAvx512)) CHECK(best == GemmPath::kAvx512);
+  if (!gemm_path_supported(GemmPath::kAvx512)) {
+    CHECK_THROWS_WITH(set_gemm_path(GemmPath::kAvx512), Catch::Contains("cannot run on this CPU"));
+  }
+  {
+    PathGuard guard(GemmPath::kPortable);
+    CHECK(gemm_path() == GemmPath::kPortable);
+    CHECK(gemm_panel_width(64) == 16);
+  }
+  CHECK(gemm_panel_width(5) == 8);
+  CHECK(gemm_panel_width(12) == 16);
+  CHECK(gemm_panel_width(64) == (gemm_path() == GemmPath::kAvx512 ? 32 : 16));
   AlignedFloats buffer;
   CHECK(buffer.size() == 0);
   buffer.grow_to(1000);

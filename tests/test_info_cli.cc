@@ -18,6 +18,17 @@ std::string line_after(const std::string& text, const std::string& key) {
 
 }  // namespace
 
+TEST_CASE("fcn info says which CPU GEMM path runs, and FCN_CPU_GEMM forces one or is refused", "[cli][info]") {
+  const fcn::test::CliResult forced = fcn::test::run_fcn("info", "FCN_CPU_GEMM=portable");
+  INFO(forced.output);
+  CHECK(line_after(forced.output, "cpu gemm: ").rfind("portable (best here: ", 0) == 0);
+  const fcn::test::CliResult bogus = fcn::test::run_fcn("info", "FCN_CPU_GEMM=sse9");
+  INFO(bogus.output);
+  CHECK(bogus.exit_code == 0);  // info reports; training would stop with the same message
+  CHECK(line_after(bogus.output, "cpu gemm: ") == "unknown CPU GEMM path 'sse9'");
+  CHECK(bogus.output.find("HINT: one of portable, avx2, avx512.") != std::string::npos);
+}
+
 TEST_CASE("fcn info names the backends, the devices and why a GPU is not usable", "[cli][info]") {
   const fcn::test::CliResult info = fcn::test::run_fcn("info");
   INFO(info.output);
@@ -32,6 +43,8 @@ TEST_CASE("fcn info names the backends, the devices and why a GPU is not usable"
   if (listed.find(", cuda-emu,") != std::string::npos) {
     CHECK(line_after(info.output, "emulated cuda device (--device cuda-emu, slow): ").rfind("fcn.cu emulated device", 0) == 0);
   }
+  const std::string gemm = line_after(info.output, "cpu gemm: ");
+  CHECK((gemm.rfind("avx512 ", 0) == 0 || gemm.rfind("avx2 ", 0) == 0 || gemm.rfind("portable ", 0) == 0));
   const std::string transports = line_after(info.output, "data parallel over: ");
   CHECK(!transports.empty());
 #if defined(FCN_HAVE_MPI)

@@ -1,6 +1,6 @@
 // fcn info: what this build can run on. Prints the version, the backends compiled in, the CPU threads,
-// the CUDA devices found (name, compute capability, memory) and, when the GPU is not usable, why; then
-// which backend `--device auto` picks. Exit code 0 whatever was found (it is a report, not a check).
+// the CPU GEMM path in use (kernels/cpu/gemm.h), the CUDA devices found (name, compute capability,
+// memory) and, when the GPU is not usable, why; then which backend `--device auto` picks. Exit code 0 whatever was found (it is a report, not a check).
 // Without a driver the CUDA runtime reports "driver version is insufficient", so info also says whether
 // the driver's library (libcuda.so.1) can be loaded at all. Last, the transports data-parallel training
 // can use (MPI for mpirun, NCCL for GPUs).
@@ -15,6 +15,7 @@
 #include "engine/backend.h"
 #include "engine/cli/commands.h"
 #include "engine/dist/collectives.h"
+#include "kernels/cpu/gemm.h"
 
 namespace fcn::cli {
 namespace {
@@ -36,6 +37,12 @@ void print_info() {
   std::printf("backends compiled: cpu%s%s\n", report.cuda_compiled ? ", cuda" : "",
               report.emulator_compiled ? ", cuda-emu" : "");
   std::printf("cpu threads: %u hardware, %d OpenMP\n", std::thread::hardware_concurrency(), omp_get_max_threads());
+  try {
+    std::printf("cpu gemm: %s (best here: %s; FCN_CPU_GEMM=portable|avx2|avx512 forces one)\n",
+                gemm_path_name(gemm_path()).c_str(), gemm_path_name(gemm_best_path()).c_str());
+  } catch (const std::exception& e) {
+    std::printf("cpu gemm: %s\n", e.what());
+  }
   if (report.cuda_compiled) {
     std::printf("nvidia driver library libcuda.so.1: %s\n", driver_library_status().c_str());
     std::printf("cuda devices: %d\n", report.cuda_devices);

@@ -1,5 +1,5 @@
 // The fast CPU convolutions (see conv_fast.h): im2col of a few pixels at a time into per-thread
-// buffers, the 6 x 16 micro-kernel of gemm.h over whole panels, and fused epilogues.
+// buffers, the 6 x 16 or 6 x 32 micro-kernel of gemm.h over whole panels, and fused epilogues.
 #include "kernels/cpu/conv_fast.h"
 
 #include <omp.h>
@@ -17,25 +17,29 @@ namespace {
 
 int64_t round_up(int64_t value, int64_t multiple) { return (value + multiple - 1) / multiple * multiple; }
 
-// Columns of the padded B matrix for n real columns: whole panels of gemm_panel_width(n).
+// Columns of the padded B matrix for n real columns: whole panels of gemm_panel_width(n) (the path's).
 int64_t padded_columns(int n) { return round_up(n, gemm_panel_width(n)); }
+
+// The most columns any path pads n to: buffers are sized with this, so a workspace reserved on one GEMM
+// path serves every other (tests and benchmarks switch paths between calls).
+int64_t reserved_columns(int n) { return round_up(n, n <= 8 ? 8 : n <= 16 ? 16 : kGemmMaxWidth); }
 
 // Floats one thread needs for the forward-shaped GEMM with in_c input and out_c output channels.
 int64_t forward_thread_floats(int taps, int in_c) { return round_up(int64_t(kGemmMr) * taps * in_c, 16); }
 
-int64_t forward_weight_floats(int taps, int in_c, int out_c) { return int64_t(taps) * in_c * padded_columns(out_c); }
+int64_t forward_weight_floats(int taps, int in_c, int out_c) { return int64_t(taps) * in_c * reserved_columns(out_c); }
 
 // Backward-filter operands per thread: dout chunk [Pc, Mpad] and im2col chunk [Pc, Npad].
 int64_t filter_thread_floats(const ConvShape& s) {
   const int64_t m_pad = round_up(s.out_channels, kGemmMr);
-  const int64_t n_pad = padded_columns(s.kernel * s.kernel * s.in_channels);
+  const int64_t n_pad = reserved_columns(s.kernel * s.kernel * s.in_channels);
   return round_up(kFilterChunkPixels * m_pad, 16) + round_up(kFilterChunkPixels * n_pad, 16);
 }
 
 // One slice's partial dW^T [Mpad, Npad] followed by its partial bias gradient [Cout rounded to 16].
 int64_t filter_partial_floats(const ConvShape& s) {
   const int64_t m_pad = round_up(s.out_channels, kGemmMr);
-  const int64_t n_pad = padded_columns(s.kernel * s.kernel * s.in_channels);
+  const int64_t n_pad = reserved_columns(s.kernel * s.kernel * s.in_channels);
   return round_up(m_pad * n_pad, 16) + round_up(s.out_channels, 16);
 }
 
@@ -143,7 +147,7 @@ inline void store_row(float* __restrict dst, const float* __restrict sums, const
     }
     return;
   }
-  float row[kGemmNr];
+  float row[kGemmMaxWidth];
   if (bias) {
     for (int j = 0; j < n; ++j) row[j] = sums[j] + bias[j];
   } else {
@@ -175,7 +179,7 @@ void implicit_gemm_forward(float* out,             // [P, out_c]
 #pragma omp parallel num_threads(ws.threads())
   {
     float* a_tile = ws.per_thread.data() + omp_get_thread_num() * ws.per_thread_floats;
-    alignas(64) float tile[kGemmMr * kGemmNr];
+    alignas(64) float tile[kGemmMr * kGemmMaxWidth];
 #pragma omp for schedule(static)
     for (int64_t t = 0; t < tiles; ++t) {
       const int64_t p0 = t * kGemmMr;
@@ -195,12 +199,15 @@ void implicit_gemm_forward(float* out,             // [P, out_c]
         for (int i = 0; i < rows; ++i) {
           const float* keep = mask ? mask + (p0 + i) * out_c + n0 : nullptr;
           float* dst = out + (p0 + i) * out_c + n0;
-          if (cols == kGemmNr) {
-            store_row<kGemmNr>(dst, tile + i * kGemmNr, bias_cols, keep, relu, cols);
+          const float* sums = tile + i * kGemmMaxWidth;
+          if (cols == 32) {
+            store_row<32>(dst, sums, bias_cols, keep, relu, cols);
+          } else if (cols == 16) {
+            store_row<16>(dst, sums, bias_cols, keep, relu, cols);
           } else if (cols == 8) {
-            store_row<8>(dst, tile + i * kGemmNr, bias_cols, keep, relu, cols);
+            store_row<8>(dst, sums, bias_cols, keep, relu, cols);
           } else {
-            store_row<0>(dst, tile + i * kGemmNr, bias_cols, keep, relu, cols);
+            store_row<0>(dst, sums, bias_cols, keep, relu, cols);
           }
         }
       }
@@ -307,7 +314,7 @@ void conv2d_backward_filter_fast(float* dweight, float* dbias, const float* dout
   {
     float* dout_chunk = ws.per_thread.data() + omp_get_thread_num() * ws.per_thread_floats;  // [Pc, Mpad]
     float* col_chunk = dout_chunk + round_up(kFilterChunkPixels * m_pad, 16);                // [Pc, Npad]
-    alignas(64) float tile[kGemmMr * kGemmNr];
+    alignas(64) float tile[kGemmMr * kGemmMaxWidth];
     // Padding columns of both chunks stay zero: only real columns are written below.
     std::memset(dout_chunk, 0, sizeof(float) * kFilterChunkPixels * m_pad);
     std::memset(col_chunk, 0, sizeof(float) * kFilterChunkPixels * n_pad);
@@ -334,9 +341,11 @@ void conv2d_backward_filter_fast(float* dweight, float* dbias, const float* dout
             gemm_micro_tile(tile, dout_chunk + m0, 1, m_pad, cols + n0, n_pad, count, panel);
             for (int i = 0; i < kGemmMr; ++i) {
               float* dst = partial + (m0 + i) * n_pad + n0;
-              const float* sums = tile + i * kGemmNr;
-              if (panel == kGemmNr) {
-                for (int j = 0; j < kGemmNr; ++j) dst[j] += sums[j];
+              const float* sums = tile + i * kGemmMaxWidth;
+              if (panel == 32) {
+                for (int j = 0; j < 32; ++j) dst[j] += sums[j];
+              } else if (panel == 16) {
+                for (int j = 0; j < 16; ++j) dst[j] += sums[j];
               } else {
                 for (int j = 0; j < panel; ++j) dst[j] += sums[j];
               }

@@ -1,7 +1,7 @@
 // The fast CPU convolutions: stride 1, SAME padding, odd kernel (3x3 and 1x1 in this model), NHWC
 // activations, HWIO weights, any channel count and image size. Each direction is a GEMM run by the
-// 6 x 16 AVX2 micro-kernel of kernels/cpu/gemm.h, threaded with OpenMP (docs/KERNELS_CPU.md explains
-// the mapping and the blocking):
+// micro-kernel of kernels/cpu/gemm.h (6 x 32 AVX-512 or 6 x 16 AVX2, chosen at run time), threaded
+// with OpenMP (docs/KERNELS_CPU.md explains the mapping and the blocking):
 //   forward         out[P, Cout]    = im2col(in)[P, K*K*Cin] x W[K*K*Cin, Cout]  (+bias, +ReLU fused)
 //   backward-data   din[P, Cin]     = im2col(dout)[P, K*K*Cout] x flip(W)^T[K*K*Cout, Cin]  (ReLU mask fused)
 //   backward-filter dW^T[Cout, K*K*Cin] = dout^T[Cout, P] x im2col(in)[P, K*K*Cin]  (+bias gradient)

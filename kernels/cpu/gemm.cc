@@ -1,9 +1,19 @@
 // The 6 x 16 (or 6 x 8) GEMM micro-kernel: AVX2+FMA intrinsics where available, portable loops
-// elsewhere. See gemm.h for the contract.
+// elsewhere; and the run-time choice between those and the 6 x 32 AVX-512 kernel of gemm_avx512.cc.
+// See gemm.h for the contract.
 #include "kernels/cpu/gemm.h"
+
+#include <atomic>
+#include <cstdlib>
+#include <stdexcept>
+
+#include "kernels/cpu/fma_peak.h"
+#include "kernels/cpu/gemm_avx512.h"
 
 #if defined(__AVX2__) && defined(__FMA__)
 #include <immintrin.h>
+
+#include "kernels/cpu/simd_tile.h"
 #define FCN_GEMM_AVX2 1
 #endif
 
@@ -11,105 +21,22 @@ namespace fcn {
 namespace {
 
 #if FCN_GEMM_AVX2
-// How the kernel walks A. Specialised so the loop spends its integer work on one pointer or one index
-// rather than six pointer increments per step (the loop body is close to the core's dispatch width).
-enum ALayout {
-  kRowsContiguous = 0,  // a_row_stride == 1: the 6 values of a step are adjacent (backward-filter)
-  kStepsContiguous = 1, // a_k_stride == 1: each row is a contiguous run (forward, backward-data)
-  kGeneral = 2,
+struct Avx2 {
+  using reg = __m256;
+  static constexpr int kLanes = 8;
+  static reg zero() { return _mm256_setzero_ps(); }
+  static reg load(const float* p) { return _mm256_loadu_ps(p); }
+  static reg broadcast(float x) { return _mm256_set1_ps(x); }
+  static reg fmadd(reg a, reg b, reg c) { return _mm256_fmadd_ps(a, b, c); }
+  static reg add(reg a, reg b) { return _mm256_add_ps(a, b); }
+  static void store(float* p, reg x) { _mm256_storeu_ps(p, x); }
 };
-
-// NV vectors of 8 columns; the 6 * NV accumulators are named variables (not an array) so they stay in
-// registers for the whole reduction.
-template <int NV, int Layout>
-void micro_tile_avx2(float* tile, const float* a, int64_t a_row_stride, int64_t a_k_stride, const float* b,
-                     int64_t b_k_stride, int k) {
-  __m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps();
-  __m256 c10 = _mm256_setzero_ps(), c11 = _mm256_setzero_ps();
-  __m256 c20 = _mm256_setzero_ps(), c21 = _mm256_setzero_ps();
-  __m256 c30 = _mm256_setzero_ps(), c31 = _mm256_setzero_ps();
-  __m256 c40 = _mm256_setzero_ps(), c41 = _mm256_setzero_ps();
-  __m256 c50 = _mm256_setzero_ps(), c51 = _mm256_setzero_ps();
-  const float* a0 = a;
-  const float* a1 = a + a_row_stride;
-  const float* a2 = a + 2 * a_row_stride;
-  const float* a3 = a + 3 * a_row_stride;
-  const float* a4 = a + 4 * a_row_stride;
-  const float* a5 = a + 5 * a_row_stride;
-#pragma GCC unroll 2
-  for (int p = 0; p < k; ++p) {
-    const __m256 b0 = _mm256_loadu_ps(b);
-    const __m256 b1 = NV == 2 ? _mm256_loadu_ps(b + 8) : b0;
-    // Address of A(i, p) for this layout (the branches fold away at compile time).
-    auto a_at = [&](const float* row, int i) -> const float* {
-      if (Layout == kRowsContiguous) return a0 + i;
-      if (Layout == kStepsContiguous) return row + p;
-      return row;
-    };
-    __m256 x;
-    x = _mm256_broadcast_ss(a_at(a0, 0));
-    c00 = _mm256_fmadd_ps(x, b0, c00);
-    if (NV == 2) c01 = _mm256_fmadd_ps(x, b1, c01);
-    x = _mm256_broadcast_ss(a_at(a1, 1));
-    c10 = _mm256_fmadd_ps(x, b0, c10);
-    if (NV == 2) c11 = _mm256_fmadd_ps(x, b1, c11);
-    x = _mm256_broadcast_ss(a_at(a2, 2));
-    c20 = _mm256_fmadd_ps(x, b0, c20);
-    if (NV == 2) c21 = _mm256_fmadd_ps(x, b1, c21);
-    x = _mm256_broadcast_ss(a_at(a3, 3));
-    c30 = _mm256_fmadd_ps(x, b0, c30);
-    if (NV == 2) c31 = _mm256_fmadd_ps(x, b1, c31);
-    x = _mm256_broadcast_ss(a_at(a4, 4));
-    c40 = _mm256_fmadd_ps(x, b0, c40);
-    if (NV == 2) c41 = _mm256_fmadd_ps(x, b1, c41);
-    x = _mm256_broadcast_ss(a_at(a5, 5));
-    c50 = _mm256_fmadd_ps(x, b0, c50);
-    if (NV == 2) c51 = _mm256_fmadd_ps(x, b1, c51);
-    if (Layout == kRowsContiguous) {
-      a0 += a_k_stride;
-    } else if (Layout == kGeneral) {
-      a0 += a_k_stride;
-      a1 += a_k_stride;
-      a2 += a_k_stride;
-      a3 += a_k_stride;
-      a4 += a_k_stride;
-      a5 += a_k_stride;
-    }
-    b += b_k_stride;
-  }
-  _mm256_storeu_ps(tile + 0 * kGemmNr, c00);
-  _mm256_storeu_ps(tile + 1 * kGemmNr, c10);
-  _mm256_storeu_ps(tile + 2 * kGemmNr, c20);
-  _mm256_storeu_ps(tile + 3 * kGemmNr, c30);
-  _mm256_storeu_ps(tile + 4 * kGemmNr, c40);
-  _mm256_storeu_ps(tile + 5 * kGemmNr, c50);
-  if (NV == 2) {
-    _mm256_storeu_ps(tile + 0 * kGemmNr + 8, c01);
-    _mm256_storeu_ps(tile + 1 * kGemmNr + 8, c11);
-    _mm256_storeu_ps(tile + 2 * kGemmNr + 8, c21);
-    _mm256_storeu_ps(tile + 3 * kGemmNr + 8, c31);
-    _mm256_storeu_ps(tile + 4 * kGemmNr + 8, c41);
-    _mm256_storeu_ps(tile + 5 * kGemmNr + 8, c51);
-  }
-}
-
-template <int NV>
-void micro_tile_dispatch(float* tile, const float* a, int64_t a_row_stride, int64_t a_k_stride, const float* b,
-                         int64_t b_k_stride, int k) {
-  if (a_row_stride == 1) {
-    micro_tile_avx2<NV, kRowsContiguous>(tile, a, a_row_stride, a_k_stride, b, b_k_stride, k);
-  } else if (a_k_stride == 1) {
-    micro_tile_avx2<NV, kStepsContiguous>(tile, a, a_row_stride, a_k_stride, b, b_k_stride, k);
-  } else {
-    micro_tile_avx2<NV, kGeneral>(tile, a, a_row_stride, a_k_stride, b, b_k_stride, k);
-  }
-}
 #endif
 
 // Portable version of the same tile: the compiler vectorises the inner j loop where it can.
 void micro_tile_portable(float* tile, const float* a, int64_t a_row_stride, int64_t a_k_stride, const float* b,
                          int64_t b_k_stride, int k, int width) {
-  float acc[kGemmMr][kGemmNr] = {};
+  float acc[kGemmMr][kGemmMaxWidth] = {};
   for (int p = 0; p < k; ++p) {
     const float* b_row = b + p * b_k_stride;
     for (int i = 0; i < kGemmMr; ++i) {
@@ -118,32 +45,119 @@ void micro_tile_portable(float* tile, const float* a, int64_t a_row_stride, int6
     }
   }
   for (int i = 0; i < kGemmMr; ++i) {
-    for (int j = 0; j < width; ++j) tile[i * kGemmNr + j] = acc[i][j];
+    for (int j = 0; j < width; ++j) tile[i * kGemmMaxWidth + j] = acc[i][j];
   }
+}
+
+// The path in use, as an int (-1 until first asked), so that a forced path is seen by every thread.
+std::atomic<int> current_path{-1};
+
+GemmPath path_from_environment() {
+  const char* forced = std::getenv("FCN_CPU_GEMM");
+  if (forced == nullptr || *forced == '\0') return gemm_best_path();
+  const GemmPath path = parse_gemm_path(forced);
+  if (!gemm_path_supported(path)) {
+    throw std::invalid_argument("FCN_CPU_GEMM=" + std::string(forced) + ": this CPU or build cannot run it (best here: " +
+                                gemm_path_name(gemm_best_path()) + ")\nHINT: unset FCN_CPU_GEMM to use the best path.");
+  }
+  return path;
 }
 
 }  // namespace
 
+bool gemm_path_supported(GemmPath path) {
+  switch (path) {
+    case GemmPath::kPortable:
+      return true;
+    case GemmPath::kAvx2:
+#if FCN_GEMM_AVX2
+      return true;  // the build's baseline: every CPU that runs this binary has it
+#else
+      return false;
+#endif
+    case GemmPath::kAvx512:
+#if defined(__x86_64__) || defined(__i386__)
+      return gemm_avx512_compiled() && __builtin_cpu_supports("avx512f");
+#else
+      return false;
+#endif
+  }
+  return false;
+}
+
+GemmPath gemm_best_path() {
+  if (gemm_path_supported(GemmPath::kAvx512)) return GemmPath::kAvx512;
+  if (gemm_path_supported(GemmPath::kAvx2)) return GemmPath::kAvx2;
+  return GemmPath::kPortable;
+}
+
+GemmPath gemm_path() {
+  int path = current_path.load(std::memory_order_relaxed);
+  if (path < 0) {
+    path = int(path_from_environment());
+    current_path.store(path, std::memory_order_relaxed);
+  }
+  return GemmPath(path);
+}
+
+void set_gemm_path(GemmPath path) {
+  if (!gemm_path_supported(path)) {
+    throw std::invalid_argument("set_gemm_path: " + gemm_path_name(path) + " cannot run on this CPU or build (best here: " +
+                                gemm_path_name(gemm_best_path()) + ")");
+  }
+  current_path.store(int(path), std::memory_order_relaxed);
+}
+
+std::string gemm_path_name(GemmPath path) {
+  switch (path) {
+    case GemmPath::kPortable:
+      return "portable";
+    case GemmPath::kAvx2:
+      return "avx2";
+    case GemmPath::kAvx512:
+      return "avx512";
+  }
+  return "?";
+}
+
+GemmPath parse_gemm_path(const std::string& name) {
+  for (GemmPath path : {GemmPath::kPortable, GemmPath::kAvx2, GemmPath::kAvx512}) {
+    if (name == gemm_path_name(path)) return path;
+  }
+  throw std::invalid_argument("unknown CPU GEMM path '" + name + "'\nHINT: one of portable, avx2, avx512.");
+}
+
+int gemm_panel_width(int n) {
+  if (n <= 8) return 8;
+  if (n <= 16 || gemm_path() != GemmPath::kAvx512) return 16;
+  return kGemmMaxWidth;
+}
+
 void gemm_micro_tile(float* tile, const float* a, int64_t a_row_stride, int64_t a_k_stride, const float* b,
                      int64_t b_k_stride, int k, int width) {
-#if FCN_GEMM_AVX2
-  if (width == kGemmNr) {
-    micro_tile_dispatch<2>(tile, a, a_row_stride, a_k_stride, b, b_k_stride, k);
+  const GemmPath path = gemm_path();
+  if (width == kGemmMaxWidth && path == GemmPath::kAvx512) {
+    gemm_micro_tile_avx512(tile, a, a_row_stride, a_k_stride, b, b_k_stride, k);
     return;
   }
-  if (width == 8) {
-    micro_tile_dispatch<1>(tile, a, a_row_stride, a_k_stride, b, b_k_stride, k);
+#if FCN_GEMM_AVX2
+  if (path != GemmPath::kPortable && width == 16) {
+    simd::micro_tile_any_layout<Avx2, 2>(tile, kGemmMaxWidth, a, a_row_stride, a_k_stride, b, b_k_stride, k);
+    return;
+  }
+  if (path != GemmPath::kPortable && width == 8) {
+    simd::micro_tile_any_layout<Avx2, 1>(tile, kGemmMaxWidth, a, a_row_stride, a_k_stride, b, b_k_stride, k);
     return;
   }
 #endif
   micro_tile_portable(tile, a, a_row_stride, a_k_stride, b, b_k_stride, k, width);
 }
 
-bool gemm_uses_avx2() {
+float fma_loop_avx2(long iterations) {
 #if FCN_GEMM_AVX2
-  return true;
+  return simd::fma_loop<Avx2>(iterations);
 #else
-  return false;
+  throw std::logic_error("fma_loop_avx2: this build has no AVX2 code");
 #endif
 }
 
