@@ -447,7 +447,7 @@ if [ $have_data = 1 ] && wanted resume_gpu; then
 fi
 
 if [ $have_fcn = 1 ] && wanted bench_kernels; then
-  run_stage bench_kernels "${FCN_GPU_CHECK_BENCH_S:-90}" env NVIDIA_TF32_OVERRIDE=0 "$fcn" bench kernels --repeats 20
+  run_stage bench_kernels "${FCN_GPU_CHECK_BENCH_S:-90}" env NVIDIA_TF32_OVERRIDE=0 "$fcn" bench kernels --device cuda --repeats 20
   cp "$work/logs/bench_kernels.log" "$out_dir/bench_kernels.txt"
   row bench_kernels "$(verdict $stage_rc)" "$stage_s" \
     "$(grep -c "^| conv\|^| logits\|^| resize\|^| sigmoid\|^| adam\|^| weight" "$work/logs/bench_kernels.log") rows, $(grep -c "^|.*| FAIL" "$work/logs/bench_kernels.log") FAIL (bench_kernels.txt)"
