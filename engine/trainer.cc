@@ -17,6 +17,7 @@
 #include "engine/memory_budget.h"
 #include "engine/progress.h"
 #include "engine/run_log.h"
+#include "engine/step_estimate.h"
 #include "engine/train_checks.h"
 #include "io/loader.h"
 
@@ -223,6 +224,12 @@ TrainResult run_training(const TrainOptions& options, Collectives& comm) {
 
   // Before anything large is allocated: a batch or size past the device's memory is refused with numbers.
   const int slice_images = batch_slice(s.batch, 0, ranks).count();  // rank 0's slice is the largest
+  if (root && !backend.is_gpu() && !options.size_chosen && s.size >= 256) {
+    const double seconds = estimate_step_seconds(backend, s.model, slice_images, s.size);
+    const double at_128 = seconds * step_conv_flops(conv_shapes(s.model, slice_images, 128)) /
+                          step_conv_flops(conv_shapes(s.model, slice_images, s.size));
+    std::printf("%s\n", slow_size_note(s.size, s.batch, seconds, at_128).c_str());
+  }
   check_model_fits(backend, s.model, slice_images, s.size, s.size,
                    "--batch " + std::to_string(s.batch) + (ranks > 1 ? " (" + std::to_string(slice_images) +
                                                                            " images on this rank)" : "") +

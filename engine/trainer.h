@@ -19,6 +19,8 @@ struct TrainOptions {
   int64_t steps = 1000;           // the run's total steps (with resume: train up to this step)
   RunSettings settings;           // model, seed, batch, size, Adam, loss, resize (class values filled in)
   std::string device = "auto";    // auto | cpu | cuda
+  bool size_chosen = true;        // false when the size is the default nobody asked for: on the CPU at
+                                  // 256 or more, the run then says what a step costs (step_estimate.h)
   std::string conv_kernels = "auto";  // CUDA conv versions: auto | v1..v4 | a plan (engine/kernel_plan.h)
   int threads = 0;                // CPU compute threads (0: all cores)
   int loader_threads = 2;         // decode workers

@@ -20,6 +20,7 @@
 #include "engine/memory_budget.h"
 #include "engine/model.h"
 #include "engine/rng.h"
+#include "engine/step_estimate.h"
 #include "io/raw_batch.h"
 
 namespace fcn::cli {
@@ -73,12 +74,6 @@ double median_of(std::vector<double> values) {
   return values[values.size() / 2];
 }
 
-// FLOPs of one step: every conv's forward and backward-filter, and backward-data for all but the first.
-double step_flops(const std::vector<ConvShape>& shapes) {
-  double flops = 0.0;
-  for (size_t l = 0; l < shapes.size(); ++l) flops += shapes[l].flops() * (l == 0 ? 2.0 : 3.0);
-  return flops;
-}
 
 void run_bench_step(const BenchStepArgs& a, Collectives& comm) {
   parse_kernel_plan(a.conv_kernels);  // a bad --conv-kernels is an error on every device
@@ -145,7 +140,7 @@ void run_bench_step(const BenchStepArgs& a, Collectives& comm) {
   if (!root) return;
 
   const double median = median_of(ms);
-  const double gflops = step_flops(conv_shapes(config, a.batch, a.size)) / (median * 1e-3) / 1e9;
+  const double gflops = step_conv_flops(conv_shapes(config, a.batch, a.size)) / (median * 1e-3) / 1e9;
   const double images_per_s = a.batch / (median * 1e-3);
   const double reduce_median = median_of(reduce_ms);
   const double alone_median = alone_ms.empty() ? 0.0 : median_of(alone_ms);

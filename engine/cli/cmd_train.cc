@@ -76,6 +76,8 @@ void train_on_every_rank(const TrainArgs& args, const CLI::App& cmd) {
   try {
     options.compression = compression_from_flag(args.compression);
     options.settings = resolve_settings(args, cmd);
+    // A resumed run keeps its checkpoint's size: only a fresh run at the default gets the CPU note.
+    options.size_chosen = cmd.count("--size") > 0 || !options.resume.empty();
     r = run_training(options, *comm);
   } catch (const DistInterrupted& e) {
     std::fprintf(stderr, "fcn: %s\n", e.what());
