@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include <google/protobuf/io/coded_stream.h>
+#include <google/protobuf/io/zero_copy_stream_impl_lite.h>
 #include <stb_image_write.h>
 
 #include "io/example.h"
@@ -65,7 +67,14 @@ std::string changed_example(const ExampleFields& fields, const std::function<voi
   tensorflow::Example example;
   example.ParseFromString(encode_example(fields));
   change(*example.mutable_features());
-  return example.SerializeAsString();
+  std::string serialized;  // map entries sorted by key, as encode_example writes them: the same bytes each run
+  {
+    google::protobuf::io::StringOutputStream stream(&serialized);
+    google::protobuf::io::CodedOutputStream coded(&stream);
+    coded.SetSerializationDeterministic(true);
+    example.SerializeToCodedStream(&coded);
+  }
+  return serialized;
 }
 
 void write_image_files(const SeedWriter& out, std::string* jpeg, std::string* gif, std::string* bmp) {
