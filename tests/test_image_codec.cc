@@ -332,6 +332,24 @@ TEST_CASE("image_codec: bad bytes and huge headers are refused without decoding"
   CHECK(error == "unreadable PNG header: colour type 5");
 }
 
+TEST_CASE("image_codec: a PNG chunk longer than the file is refused before stb reserves it", "[io][image_codec]") {
+  // stb_image reserves an IDAT chunk's declared length before reading it: a PNG of about a hundred bytes
+  // whose IDAT claimed 2113929293 made it allocate 2 GB (found by tests/fuzz/fuzz_image).
+  std::string png = handmade_png(5, 6, 8, 0, std::string(30, '\x11'));
+  const size_t idat = 8 + 25;  // after the signature and the IHDR chunk (length, type, 13 bytes, CRC)
+  REQUIRE(png.substr(idat + 4, 4) == "IDAT");
+  DecodedImage image;
+  std::string error;
+  REQUIRE(decode_image(png.data(), png.size(), 1, 1000, &image, &error));
+  png.replace(idat, 4, std::string("\x7e\x00\x00\x4d", 4));
+  CHECK_FALSE(decode_image(png.data(), png.size(), 1, 1000, &image, &error));
+  CHECK(error == "PNG chunk 'IDAT' at byte 33 declares 2113929293 bytes, past the end of the " +
+                     std::to_string(png.size()) + "-byte file (a cut or damaged file?)");
+  // The header alone is still readable: peek_image_size looks no further than IHDR.
+  int w = 0, h = 0;
+  CHECK((peek_image_size(png.data(), png.size(), &w, &h, nullptr) && w == 5 && h == 6));
+}
+
 TEST_CASE("image_codec: a GIF decodes through stb, within the limit", "[io][image_codec]") {
   // A 2x2 GIF87a: global colour table of 2 entries, one image with LZW minimum code size 2.
   const std::string gif("GIF87a\x02\x00\x02\x00\x80\x00\x00"      // screen 2x2, global table of 2
