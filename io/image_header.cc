@@ -1,7 +1,6 @@
 // Header parsers for PNG, GIF and BMP (fixed offsets, bounds-checked), JPEG through libjpeg.
 #include "io/image_header.h"
 
-#include <cctype>
 #include <cstdint>
 #include <cstring>
 
@@ -127,28 +126,6 @@ bool read_image_header(const void* data, size_t size, ImageHeader* header, std::
   }
   if (ok) *header = h;
   return ok;
-}
-
-bool check_png_chunks(const void* data, size_t size, std::string* error) {
-  const auto* b = static_cast<const unsigned char*>(data);
-  for (size_t at = 8; at + 8 <= size;) {
-    const uint64_t length = be32(b + at);
-    const uint64_t end = at + 12 + length;  // length, type, data, CRC
-    if (end > size) {
-      std::string type(reinterpret_cast<const char*>(b + at + 4), 4);
-      for (char c : type) {
-        if (!std::isalpha(static_cast<unsigned char>(c))) type = "?";
-      }
-      if (error != nullptr) {
-        *error = "PNG chunk '" + type + "' at byte " + std::to_string(at) + " declares " + std::to_string(length) +
-                 " bytes, past the end of the " + std::to_string(size) + "-byte file (a cut or damaged file?)";
-      }
-      return false;
-    }
-    if (std::memcmp(b + at + 4, "IEND", 4) == 0) return true;
-    at = size_t(end);
-  }
-  return true;
 }
 
 }  // namespace fcn

@@ -25,10 +25,4 @@ struct ImageHeader {
 // or impossible (a zero or negative size, an unknown PNG colour type).
 bool read_image_header(const void* data, size_t size, ImageHeader* header, std::string* error);
 
-// A PNG's chunks, from the signature up to IEND: false with *error when one declares more bytes than the
-// file holds after it. stb_image reserves an IDAT chunk's declared length before reading it, so a 150-byte
-// file whose chunk claims 2 GB must be refused before stb runs. Bytes that end between or inside chunk
-// headers pass (stb reports what is missing).
-bool check_png_chunks(const void* data, size_t size, std::string* error);
-
 }  // namespace fcn
