@@ -4,6 +4,7 @@
 #include <charconv>
 #include <climits>
 #include <cmath>
+#include <limits>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 
@@ -170,6 +171,18 @@ struct MetadataReader {
     }
     return value.get<double>();
   }
+  // A finite number the run keeps as a float (the Adam settings, the weight decay): 1e39 is a finite
+  // double but an infinite float.
+  float single(const nlohmann::json& object, const std::string& where, const std::string& key) const {
+    return to_float(number(object, where, key), where + "." + key);
+  }
+  float single(const std::string& key) const { return to_float(number(key), "\"" + key + "\""); }
+  float to_float(double value, const std::string& what) const {
+    if (std::fabs(value) > double(std::numeric_limits<float>::max())) {
+      fail(what + " = " + nlohmann::json(value).dump() + " is outside a float's range");
+    }
+    return float(value);
+  }
 };
 
 }  // namespace
@@ -197,11 +210,11 @@ CheckpointState load_checkpoint(const std::string& path) {
   s.batch = int(read.integer<int64_t>("batch", 1, 1 << 20));
   s.size = int(read.integer<int64_t>("size", 1, 1 << 20));
   const nlohmann::json adam = read.json("adam");
-  s.adam.lr = float(read.number(adam, "adam", "lr"));
-  s.adam.beta1 = float(read.number(adam, "adam", "beta1"));
-  s.adam.beta2 = float(read.number(adam, "adam", "beta2"));
-  s.adam.eps = float(read.number(adam, "adam", "eps"));
-  s.weight_decay = float(read.number("weight_decay"));
+  s.adam.lr = read.single(adam, "adam", "lr");
+  s.adam.beta1 = read.single(adam, "adam", "beta1");
+  s.adam.beta2 = read.single(adam, "adam", "beta2");
+  s.adam.eps = read.single(adam, "adam", "eps");
+  s.weight_decay = read.single("weight_decay");
   s.test_fraction = read.number("test_fraction");
   try {
     s.reduction = parse_reduction(need(meta, "loss_reduction", path));

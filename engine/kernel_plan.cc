@@ -9,8 +9,27 @@
 namespace fcn {
 namespace {
 
+// The text as a message may quote it: printable ASCII as is, any other byte as \xNN (a NUL would end
+// what() there, a newline would split the message; a plan can come from a damaged checkpoint), and at most
+// kQuoted characters of it.
+std::string quoted(const std::string& text) {
+  constexpr size_t kQuoted = 120;
+  std::string out;
+  for (size_t i = 0; i < text.size() && i < kQuoted; ++i) {
+    const unsigned char c = static_cast<unsigned char>(text[i]);
+    if (c >= 0x20 && c < 0x7F) {
+      out += char(c);
+    } else {
+      char escaped[5];
+      std::snprintf(escaped, sizeof escaped, "\\x%02x", c);
+      out += escaped;
+    }
+  }
+  return text.size() > kQuoted ? out + "..." : out;
+}
+
 [[noreturn]] void bad_plan(const std::string& text, const std::string& why) {
-  throw std::invalid_argument("--conv-kernels '" + text + "': " + why +
+  throw std::invalid_argument("--conv-kernels '" + quoted(text) + "': " + why +
                               "\nHINT: use auto, v1, v2, v3, v4, or a plan as `fcn train` prints it, e.g. "
                               "\"3x3:3>64=3,3,4;3x3:64>64=3,3,3;1x1:64>1=3,3,3\"");
 }
@@ -40,13 +59,14 @@ std::pair<ConvKernelKey, ConvVersions> parse_entry(const std::string& entry, con
                     read_int_then(cursor, end, key.in_channels, '>') &&
                     read_int_then(cursor, end, key.out_channels, '=') && read_int_then(cursor, end, v[0], ',') &&
                     read_int_then(cursor, end, v[1], ',') && read_int_then(cursor, end, v[2], '\0');
-  if (!read) bad_plan(text, "cannot read the entry '" + entry + "' (numbers must fit an int)");
+  const std::string name = "'" + quoted(entry) + "'";
+  if (!read) bad_plan(text, "cannot read the entry " + name + " (numbers must fit an int)");
   if (key.kernel != kernel_w || key.kernel < 1 || key.kernel % 2 == 0) {
-    bad_plan(text, "'" + entry + "' has a kernel that is not square and odd");
+    bad_plan(text, name + " has a kernel that is not square and odd");
   }
-  if (key.in_channels < 1 || key.out_channels < 1) bad_plan(text, "'" + entry + "' has a channel count below 1");
+  if (key.in_channels < 1 || key.out_channels < 1) bad_plan(text, name + " has a channel count below 1");
   for (int version : v) {
-    if (!valid_version(version)) bad_plan(text, "'" + entry + "' names version " + std::to_string(version));
+    if (!valid_version(version)) bad_plan(text, name + " names version " + std::to_string(version));
   }
   return {key, v};
 }
@@ -79,7 +99,9 @@ KernelPlanRequest parse_kernel_plan(const std::string& text) {
   std::string entry;
   while (std::getline(entries, entry, ';')) {
     auto [key, versions] = parse_entry(entry, text);
-    if (!request.plan.emplace(key, versions).second) bad_plan(text, "the layer of '" + entry + "' appears twice");
+    if (!request.plan.emplace(key, versions).second) {
+      bad_plan(text, "the layer of '" + quoted(entry) + "' appears twice");
+    }
   }
   return request;
 }

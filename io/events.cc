@@ -84,8 +84,10 @@ size_t histogram_bucket_index(double v) {
     if (v >= 0.0) return v < edge[0] ? zero + 1 : zero + 2;
     return zero;
   }
-  int k = static_cast<int>(std::log(magnitude * 1.0e12) / std::log(1.1));
-  k = std::clamp(k, 0, n - 1);
+  // log(magnitude) + log(1e12), not log(magnitude * 1e12): the product overflows to inf near DBL_MAX, and
+  // casting inf to int is undefined (UBSan). Clamped as a double first for the same reason.
+  const double estimate = (std::log(magnitude) + std::log(1.0e12)) / std::log(1.1);
+  int k = static_cast<int>(std::clamp(estimate, 0.0, double(n - 1)));
   if (v > 0.0) {
     // Largest k with edge[k] <= v; the bucket is the next limit.
     while (k + 1 < n && edge[k + 1] <= v) ++k;

@@ -2,7 +2,8 @@
 // (io/jpeg_decode), PNG, GIF and BMP by stb_image; encoding is stb_image_write's. Formats are recognised
 // by their magic bytes (PNG, JPEG, GIF, BMP), as tf.image.decode_image does, so arbitrary bytes are never
 // guessed into an image, and stb never sees JPEG bytes. Sizes are read from the header by io/image_header
-// and checked against the pixel limit before any decoder allocates.
+// and checked against the pixel limit before any decoder allocates; a PNG's chunks are checked too
+// (io/png_chunks.h).
 #include "io/image_codec.h"
 
 #include <cerrno>
@@ -18,6 +19,7 @@
 #include "io/file_checks.h"
 #include "io/image_header.h"
 #include "io/jpeg_decode.h"
+#include "io/png_chunks.h"
 
 namespace fcn {
 namespace {
@@ -77,6 +79,14 @@ bool decode_image(const void* data, size_t size, int channels, int64_t max_pixel
                 std::to_string(max_pixels) + " pixels");
   }
   if (std::strcmp(format, "JPEG") == 0) return decode_jpeg(data, size, channels, max_pixels, out, error);
+  std::string rewritten;  // a PNG without its empty IDAT chunks, when stb cannot take it as it is
+  if (std::strcmp(format, "PNG") == 0 && !check_png_chunks(data, size, &rewritten, &header_error)) {
+    return fail(header_error);
+  }
+  if (!rewritten.empty()) {
+    data = rewritten.data();
+    size = rewritten.size();
+  }
 
   int w = 0, h = 0, c = 0;
   stbi_uc* pixels = stbi_load_from_memory(static_cast<const stbi_uc*>(data), int(size), &w, &h, &c, channels);

@@ -136,6 +136,9 @@ TEST_CASE("loading refuses missing, foreign and damaged checkpoints with a hint"
       {"step", "12abc", "\"step\" is not an integer"},
       {"batch", "0", "\"batch\" = 0 is outside 1..1048576"},
       {"adam", R"({"lr":1e400,"beta1":0.9,"beta2":0.999,"eps":1e-8})", "\"adam\" is a number out of range"},
+      // Finite doubles but infinite floats: loaded as inf before (fuzz_checkpoint's check of the settings).
+      {"adam", R"({"lr":1e39,"beta1":0.9,"beta2":0.999,"eps":1e-8})", "adam.lr = 1e+39 is outside a float's range"},
+      {"weight_decay", "-1e300", "\"weight_decay\" = -1e+300 is outside a float's range"},
       {"weight_decay", "NaN", "\"weight_decay\" is not valid JSON"},
       {"class_values", "[300]", "class 0 is not a pixel value 0..255"},
       {"class_names", "[\"car\", \"bus\"]", "not two arrays of the same length"},

@@ -20,6 +20,7 @@
 #include "io/image_codec.h"
 #include "io/jpeg_decode.h"
 #include "io_test_util.h"
+#include "jpeg_test_util.h"
 
 using namespace fcn;
 using namespace fcn::test;
@@ -119,36 +120,6 @@ size_t find_marker(const std::string& jpeg, unsigned char code, size_t from = 0)
   for (size_t i = from; i + 1 < jpeg.size(); ++i)
     if (uint8_t(jpeg[i]) == 0xFF && uint8_t(jpeg[i + 1]) == code) return i;
   return std::string::npos;
-}
-
-// A JPEG written with libjpeg itself (stb_image_write only writes baseline YCbCr): `pixels` [h, w,
-// components] in `space`; CMYK gets Adobe's marker and is stored inverted, as libjpeg does.
-std::string libjpeg_bytes(const std::vector<uint8_t>& pixels, int h, int w, int components, J_COLOR_SPACE space,
-                          bool progressive) {
-  jpeg_compress_struct c{};
-  jpeg_error_mgr err{};
-  c.err = jpeg_std_error(&err);
-  jpeg_create_compress(&c);
-  unsigned char* buffer = nullptr;
-  unsigned long size = 0;
-  jpeg_mem_dest(&c, &buffer, &size);
-  c.image_width = JDIMENSION(w);
-  c.image_height = JDIMENSION(h);
-  c.input_components = components;
-  c.in_color_space = space;
-  jpeg_set_defaults(&c);
-  jpeg_set_quality(&c, 100, TRUE);
-  if (progressive) jpeg_simple_progression(&c);
-  jpeg_start_compress(&c, TRUE);
-  while (c.next_scanline < c.image_height) {
-    JSAMPROW rows[1] = {const_cast<JSAMPLE*>(pixels.data()) + size_t(c.next_scanline) * size_t(w) * components};
-    jpeg_write_scanlines(&c, rows, 1);
-  }
-  jpeg_finish_compress(&c);
-  std::string out(reinterpret_cast<const char*>(buffer), size);
-  jpeg_destroy_compress(&c);
-  std::free(buffer);
-  return out;
 }
 
 }  // namespace
@@ -360,6 +331,24 @@ TEST_CASE("image_codec: bad bytes and huge headers are refused without decoding"
   const std::string odd_type = png_header_only(5, 5, 8, 5);
   CHECK_FALSE(decode_image(odd_type.data(), odd_type.size(), 3, 1000, &image, &error));
   CHECK(error == "unreadable PNG header: colour type 5");
+}
+
+TEST_CASE("image_codec: a PNG chunk longer than the file is refused before stb reserves it", "[io][image_codec]") {
+  // stb_image reserves an IDAT chunk's declared length before reading it: a PNG of about a hundred bytes
+  // whose IDAT claimed 2113929293 made it allocate 2 GB (found by tests/fuzz/fuzz_image).
+  std::string png = handmade_png(5, 6, 8, 0, std::string(30, '\x11'));
+  const size_t idat = 8 + 25;  // after the signature and the IHDR chunk (length, type, 13 bytes, CRC)
+  REQUIRE(png.substr(idat + 4, 4) == "IDAT");
+  DecodedImage image;
+  std::string error;
+  REQUIRE(decode_image(png.data(), png.size(), 1, 1000, &image, &error));
+  png.replace(idat, 4, std::string("\x7e\x00\x00\x4d", 4));
+  CHECK_FALSE(decode_image(png.data(), png.size(), 1, 1000, &image, &error));
+  CHECK(error == "PNG chunk 'IDAT' at byte 33 declares 2113929293 bytes, past the end of the " +
+                     std::to_string(png.size()) + "-byte file (a cut or damaged file?)");
+  // The header alone is still readable: peek_image_size looks no further than IHDR.
+  int w = 0, h = 0;
+  CHECK((peek_image_size(png.data(), png.size(), &w, &h, nullptr) && w == 5 && h == 6));
 }
 
 TEST_CASE("image_codec: a GIF decodes through stb, within the limit", "[io][image_codec]") {

@@ -40,6 +40,16 @@ TEST_CASE("parse_kernel_plan refuses malformed plans and says what to write", "[
   CHECK_THROWS_WITH(parse_kernel_plan("4294967299x4294967299:3>64=3,3,3"), Catch::Contains("numbers must fit an int"));
 }
 
+TEST_CASE("parse_kernel_plan quotes other bytes as \\xNN, so the message stays whole", "[kernel_plan]") {
+  // A checkpoint's kernel_plan is any JSON string: a NUL in it cut what() before the HINT, a newline split it.
+  const std::string with_nul("3x3:3>64=3,3,3\0;1x1:64>1=3,3,3", 30);
+  CHECK_THROWS_WITH(parse_kernel_plan(with_nul),
+                    Catch::Contains("'3x3:3>64=3,3,3\\x00;1x1:64>1=3,3,3'") && Catch::Contains("\nHINT: use auto"));
+  CHECK_THROWS_WITH(parse_kernel_plan("v1\nv2"), Catch::StartsWith("--conv-kernels 'v1\\x0av2': "));
+  // A long text is quoted in part.
+  CHECK_THROWS_WITH(parse_kernel_plan(std::string(5000, '9')), Catch::Contains(std::string(120, '9') + "...'"));
+}
+
 TEST_CASE("format_kernel_plan writes what parse_kernel_plan reads back", "[kernel_plan]") {
   ConvPlan plan;
   plan[ConvKernelKey{3, 64, 64}] = {3, 3, 3};

@@ -58,9 +58,13 @@ TEST_CASE("glorot_init is seeded, bounded by the Glorot limit, with zero biases"
   CHECK(a == b);
   CHECK(a != other);
   for (const auto& t : parameter_layout(c)) {
-    const double fan_in = double(t.shape[0]) * t.shape[1] * (t.shape.size() > 2 ? t.shape[2] : 1);
-    const double fan_out = double(t.shape[0]) * t.shape[1] * (t.shape.size() > 3 ? t.shape[3] : 1);
-    const float limit = t.is_weight ? float(std::sqrt(6.0 / (fan_in + fan_out))) : 0.0f;
+    float limit = 0.0f;  // biases start at zero
+    if (t.is_weight) {   // HWIO [K, K, Cin, Cout]; a bias has one dimension, so its shape[1] is not there
+      REQUIRE(t.shape.size() == 4);
+      const double fan_in = double(t.shape[0]) * t.shape[1] * t.shape[2];
+      const double fan_out = double(t.shape[0]) * t.shape[1] * t.shape[3];
+      limit = float(std::sqrt(6.0 / (fan_in + fan_out)));
+    }
     float max_abs = 0.0f;
     double sum = 0.0;
     for (int64_t i = 0; i < t.size; ++i) {

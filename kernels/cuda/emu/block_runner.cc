@@ -23,7 +23,7 @@
 
 namespace cuda_emu {
 
-thread_local const ThreadCoordinates* current_coordinates = nullptr;
+thread_local constinit const ThreadCoordinates* current_coordinates = nullptr;
 
 namespace {
 

@@ -75,7 +75,11 @@ struct ThreadCoordinates {
   dim3 block_dim, grid_dim;
   int lane = 0;  // (linear thread index) % 32
 };
-extern thread_local const ThreadCoordinates* current_coordinates;
+// constinit: every TU then reads it straight from thread-local storage. Without it, each read goes through
+// GCC's TLS wrapper (a call to the initialiser, should there be one), and GCC 12 under UBSan checks the
+// address that wrapper yields against null with stale flags: every second threadIdx read in a kernel was
+// reported as "load of null pointer of type 'const struct ThreadCoordinates *'".
+extern thread_local constinit const ThreadCoordinates* current_coordinates;
 
 // The synchronising builtins, implemented by the block scheduler (block_runner.cc).
 void block_barrier(std::source_location where);
