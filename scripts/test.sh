@@ -9,7 +9,7 @@
 #                         built with clang in ${FUZZ_BUILD_DIR:-build-fuzz} (the emulated device is off there:
 #                         the stage above covers it);
 #   FCN_TEST_FUZZ=0       the fuzz harnesses (tests/fuzz), built in that same folder, each run for
-#                         ${FCN_FUZZ_SECONDS:-60} seconds on its committed corpus; any finding fails the run
+#                         ${FCN_FUZZ_SECONDS:-30} seconds on its committed corpus; any finding fails the run
 #                         (tests/fuzz/README.md says how to reproduce it).
 # Each stage's wall time is printed at the end (the stages add up to the CI time).
 set -euo pipefail
@@ -78,7 +78,7 @@ if [ "${FCN_TEST_ASAN_UNIT:-1}" = 1 ]; then
 fi
 
 if [ "${FCN_TEST_FUZZ:-1}" = 1 ]; then
-  echo "== the fuzz harnesses, ${FCN_FUZZ_SECONDS:-60} s each ($fuzz_dir)"
-  bash tests/fuzz/run.sh --build "$fuzz_dir" --seconds "${FCN_FUZZ_SECONDS:-60}"
+  echo "== the fuzz harnesses, ${FCN_FUZZ_SECONDS:-30} s each ($fuzz_dir)"
+  bash tests/fuzz/run.sh --build "$fuzz_dir" --seconds "${FCN_FUZZ_SECONDS:-30}"
   end_stage "fuzz harnesses"
 fi
