@@ -40,7 +40,7 @@ TEST_CASE("parse_kernel_plan refuses malformed plans and says what to write", "[
   CHECK_THROWS_WITH(parse_kernel_plan("4294967299x4294967299:3>64=3,3,3"), Catch::Contains("numbers must fit an int"));
 }
 
-TEST_CASE("parse_kernel_plan quotes other bytes as \\xNN, so the message stays whole", "[kernel_plan]") {
+TEST_CASE("parse_kernel_plan quotes other bytes as hex escapes, so the message stays whole", "[kernel_plan]") {
   // A checkpoint's kernel_plan is any JSON string: a NUL in it cut what() before the HINT, a newline split it.
   const std::string with_nul("3x3:3>64=3,3,3\0;1x1:64>1=3,3,3", 30);
   CHECK_THROWS_WITH(parse_kernel_plan(with_nul),
