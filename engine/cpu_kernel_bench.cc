@@ -14,6 +14,7 @@
 #include <stdexcept>
 
 #include "engine/cpu_backend.h"
+#include "engine/model.h"
 #include "kernels/cpu/fma_peak.h"
 #include "kernels/cpu/gemm.h"
 
@@ -122,18 +123,12 @@ std::vector<CpuKernelBenchRow> run_cpu_kernel_benchmarks(const CpuKernelBenchOpt
   CpuBackend backend(o.threads);
   const int threads = backend.threads();
 
-  auto shape = [&](int cin, int cout, int kernel) {
-    ConvShape s;
-    s.batch = o.batch;
-    s.height = s.width = o.size;
-    s.in_channels = cin;
-    s.out_channels = cout;
-    s.kernel = kernel;
-    return s;
-  };
-  const ConvShape conv1 = shape(3, o.channels, 3), conv2 = shape(o.channels, o.channels, 3);
-  const ConvShape logits = shape(o.channels, o.classes, 1);
-  backend.reserve({conv1, conv2, logits}, o.batch, o.size, o.classes);
+  ModelConfig model;  // the seed's layers at the asked width: conv1 3x3 3->C, conv2 3x3 C->C, logits 1x1
+  model.channels = o.channels;
+  model.classes = o.classes;
+  const std::vector<ConvShape> shapes = conv_shapes(model, o.batch, o.size);
+  const ConvShape conv1 = shapes[0], conv2 = shapes[1], logits = shapes[2];
+  backend.reserve(shapes, o.batch, o.size, o.classes);
 
   // Inputs (not timed) and outputs, as the step holds them: image, two hidden activations, logits.
   const int64_t pixels = conv1.pixels();
@@ -187,7 +182,7 @@ std::vector<CpuKernelBenchRow> run_cpu_kernel_benchmarks(const CpuKernelBenchOpt
   ops.push_back({"sigmoid_ce fwd+bwd", 0, 12.0 * double(n_logits),
                  [&] { backend.sigmoid_ce(dlogits.data(), out_logits.data(), targets.data(), n_logits, 1.0f); },
                  [&] { return dlogits; }});
-  const int64_t n_params = conv1.weight_size() + conv2.weight_size() + logits.weight_size() + 2 * o.channels + o.classes;
+  const int64_t n_params = parameter_count(model);
   std::vector<float> params = random_floats(n_params, 11), grads = random_floats(n_params, 12);
   std::vector<float> m(n_params), v(n_params);
   int64_t adam_step = 0;
